@@ -1,0 +1,1 @@
+"""SageStack: SageMaker as code, with a local runtime."""
