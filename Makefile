@@ -1,0 +1,76 @@
+# SageStack's commands. `make demo` and `make test` do all their own set-up on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_BOOTSTRAP ?= python3
+UV_VERSION := 0.13.9
+VENV := .venv
+PY := $(VENV)/bin/python
+ENV ?=
+
+# Offline, quiet, reproducible CDK: no telemetry, no version check, no instance metadata probes.
+export CDK_DISABLE_CLI_TELEMETRY := true
+export CDK_DISABLE_VERSION_CHECK := 1
+export AWS_EC2_METADATA_DISABLED := true
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# The pinned Node 24 and CDK CLI from package-lock.json come first on PATH.
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+
+CDK := npx --no-install cdk
+ENV_CONTEXT := $(if $(ENV),-c env=$(ENV),)
+
+.PHONY: help setup demo test synth lint diff deploy destroy bench clean
+
+help:
+	@echo "make demo    install everything, synthesize and check the stacks, train, serve and query a model locally"
+	@echo "make test    install everything and run every test"
+	@echo "make synth   synthesize every environment (or ENV=dev) into cdk.out and print the summary"
+	@echo "make lint    ruff + mypy"
+	@echo "make diff ENV=dev | make deploy ENV=dev | make destroy ENV=dev   (needs AWS credentials)"
+	@echo "make bench   benchmarks; writes bench/RESULTS.md"
+
+# uv lives in its own tiny venv so that `uv sync` never removes it from the project venv.
+.uv/bin/uv:
+	$(PYTHON_BOOTSTRAP) -m venv .uv
+	.uv/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock .uv/bin/uv
+	UV_PYTHON=$(PYTHON_BOOTSTRAP) .uv/bin/uv sync --frozen --quiet
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.synced node_modules/.installed
+
+synth: setup
+	$(CDK) synth --quiet $(ENV_CONTEXT) > /dev/null
+	$(PY) -m stacks.summary cdk.out
+
+demo: synth
+	$(PY) -m sagestack.demo
+
+test: setup
+	$(PY) -m pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy app.py stacks sagestack training inference
+
+diff: setup
+	$(CDK) diff $(ENV_CONTEXT) --all
+
+deploy: setup
+	@test -n "$(ENV)" || (echo "set ENV, e.g. make deploy ENV=dev" >&2; exit 2)
+	$(CDK) deploy $(ENV_CONTEXT) --all --require-approval broadening
+
+destroy: setup
+	@test -n "$(ENV)" || (echo "set ENV, e.g. make destroy ENV=dev" >&2; exit 2)
+	$(CDK) destroy $(ENV_CONTEXT) --all
+
+bench: setup
+	$(PY) -m bench
+
+clean:
+	rm -rf cdk.out .sagestack .pytest_cache .mypy_cache .ruff_cache
