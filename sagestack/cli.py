@@ -1,0 +1,256 @@
+"""The ``sagestack`` command: train, serve and invoke locally under the SageMaker contract."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sagestack.local.channels import Channel, ChannelError, local_path
+from sagestack.local.hyperparameters import decode_value
+from sagestack.local.training import TrainingJobError, TrainingJobResult, run_training_job
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="SageMaker as code, with a local runtime that needs neither Docker nor AWS.",
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _pairs(values: list[str], what: str) -> list[tuple[str, str]]:
+    """``key=value`` options, failing with the offending value named."""
+    pairs = []
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"{what} must look like key=value, got {item!r}")
+        pairs.append((key, value))
+    return pairs
+
+
+def _require_local(local: bool) -> None:
+    if not local:
+        err_console.print(
+            "[red]Only --local is implemented by the CLI; use the SDK (or the deployed "
+            "stacks) to run on SageMaker.[/red]"
+        )
+        raise typer.Exit(2)
+
+
+def _summary(result: TrainingJobResult) -> Table:
+    table = Table(show_header=False, box=None, padding=(0, 2))
+    table.add_row("Job", result.job_name)
+    table.add_row("Status", result.status)
+    table.add_row("Duration", f"{result.duration_s:.1f} s")
+    for name, value in sorted(result.metrics.items()):
+        table.add_row(name, f"{value:.6g}")
+    table.add_row("Job dir", str(result.job_dir))
+    if result.model_artifacts:
+        table.add_row("Model", str(result.model_artifacts))
+    if result.output_artifacts:
+        table.add_row("Output", str(result.output_artifacts))
+    return table
+
+
+@app.command()
+def train(
+    train_data: Annotated[
+        str | None, typer.Option("--train", help="Local path or file:// URI of the train channel.")
+    ] = None,
+    validation: Annotated[
+        str | None, typer.Option(help="Local path or file:// URI of the validation channel.")
+    ] = None,
+    channel: Annotated[
+        list[str] | None, typer.Option(help="Another channel, NAME=PATH (repeatable).")
+    ] = None,
+    hp: Annotated[
+        list[str] | None,
+        typer.Option(help="Hyperparameter KEY=VALUE (repeatable); JSON values decoded."),
+    ] = None,
+    content_type: Annotated[
+        str | None, typer.Option(help="ContentType of every channel, e.g. text/csv.")
+    ] = None,
+    instance_count: Annotated[int, typer.Option(min=1, help="Hosts algo-1..algo-N.")] = 1,
+    launch: Annotated[
+        str, typer.Option(help="legacy: python -m train (v2 SDK); v3: python3 train.py.")
+    ] = "v3",
+    output: Annotated[Path | None, typer.Option(help="Artifacts root, like S3OutputPath.")] = None,
+    source_dir: Annotated[
+        Path | None, typer.Option(help="Code to run (default: the bundled training/).")
+    ] = None,
+    entry_point: Annotated[str, typer.Option(help="Script in the source dir.")] = "train.py",
+    job_name: Annotated[str | None, typer.Option(help="Default: generated, unique.")] = None,
+    jobs_root: Annotated[
+        Path | None, typer.Option(help="Where job dirs go (default .sagestack/jobs).")
+    ] = None,
+    max_runtime: Annotated[
+        float | None, typer.Option(help="Stop the job after this many seconds.")
+    ] = None,
+    local: Annotated[bool, typer.Option("--local", help="Run on this machine.")] = False,
+) -> None:
+    """Run a training job locally in an /opt/ml-like job dir, as the container would."""
+    _require_local(local)
+    inputs: dict[str, Channel] = {}
+    try:
+        for name, value in [("train", train_data), ("validation", validation)]:
+            if value:
+                inputs[name] = Channel(source=local_path(value), content_type=content_type)
+        for name, value in _pairs(channel or [], "--channel"):
+            inputs[name] = Channel(source=local_path(value), content_type=content_type)
+    except ChannelError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    if not inputs:
+        raise typer.BadParameter("give at least --train (or a --channel)")
+    hyperparameters: dict[str, Any] = {k: decode_value(v) for k, v in _pairs(hp or [], "--hp")}
+    if launch not in ("legacy", "v3"):
+        raise typer.BadParameter(f"--launch must be legacy or v3, got {launch!r}")
+    try:
+        result = run_training_job(
+            inputs,
+            hyperparameters=hyperparameters,
+            source_dir=source_dir,
+            entry_point=entry_point,
+            launch=launch,
+            instance_count=instance_count,
+            job_name=job_name,
+            jobs_root=jobs_root,
+            output_path=output,
+            max_runtime_s=max_runtime,
+            console=console,
+        )
+    except TrainingJobError as exc:
+        console.print(_summary(exc.result))
+        err_console.print(
+            f"[red bold]Training job failed[/red bold] (exit code {exc.result.exit_code}"
+            f"{' on ' + exc.result.failed_host if exc.result.failed_host else ''}):"
+        )
+        err_console.print(exc.result.failure_reason or "", markup=False, highlight=False)
+        raise typer.Exit(1) from exc
+    except (ChannelError, FileNotFoundError, FileExistsError, ValueError) as exc:
+        err_console.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from exc
+    console.print(_summary(result))
+
+
+@app.command()
+def serve(
+    model_data: Annotated[Path, typer.Argument(help="model.tar.gz (or an extracted model dir).")],
+    port: Annotated[int, typer.Option(help="0 picks a free port.")] = 8080,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
+    code_dir: Annotated[
+        Path | None,
+        typer.Option(help="Inference code dir (default: code/ in the archive, else inference/)."),
+    ] = None,
+    program: Annotated[str, typer.Option(help="SAGEMAKER_PROGRAM.")] = "inference.py",
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    env: Annotated[
+        list[str] | None, typer.Option(help="Container environment KEY=VALUE (repeatable).")
+    ] = None,
+    execution_parameters: Annotated[
+        bool,
+        typer.Option(help="Answer /execution-parameters (the script-mode container gives 404)."),
+    ] = True,
+    local: Annotated[bool, typer.Option("--local", help="Serve on this machine.")] = False,
+) -> None:
+    """Serve a model archive's handlers on loopback until Ctrl-C / SIGTERM."""
+    _require_local(local)
+    from sagestack.serving.supervisor import StartupError
+    from sagestack.serving.supervisor import serve as run_server
+
+    def status(event: dict[str, Any]) -> None:
+        kind = event["event"]
+        if kind == "ready":
+            url = f"http://{host}:{event['port']}"
+            console.print(
+                f"[green]Serving[/green] {model_data} with {workers} worker(s) on {url}\n"
+                f"  POST {url}/invocations  ·  boto3 sagemaker-runtime endpoint_url={url}\n"
+                "  Ctrl-C to stop"
+            )
+        elif kind == "worker-exited":
+            err_console.print(
+                f"[yellow]worker {event['worker']} exited (code {event['code']}); "
+                f"restarting in {event['restart_in_s']:.1f} s[/yellow]"
+            )
+        elif kind == "stopping":
+            console.print("Shutting down (finishing in-flight requests)...")
+        elif kind == "stopped":
+            console.print("Stopped.")
+
+    try:
+        run_server(
+            model_data,
+            code_dir=code_dir,
+            program=program,
+            host=host,
+            port=port,
+            workers=workers,
+            environment=dict(_pairs(env or [], "--env")),
+            execution_parameters=execution_parameters,
+            status=status,
+        )
+    except StartupError as exc:
+        err_console.print(f"[red bold]Cannot start the endpoint:[/red bold] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def invoke(
+    source: Annotated[str, typer.Argument(help="File with the request body, or - for stdin.")],
+    url: Annotated[
+        str | None, typer.Option(help="Container URL (default http://127.0.0.1:8080).")
+    ] = None,
+    endpoint_url: Annotated[
+        str | None, typer.Option(help="Use boto3 sagemaker-runtime against this URL instead.")
+    ] = None,
+    endpoint_name: Annotated[str, typer.Option(help="EndpointName for --endpoint-url.")] = "local",
+    content_type: Annotated[str, typer.Option(help="Request Content-Type.")] = "text/csv",
+    accept: Annotated[str | None, typer.Option(help="Response type wanted.")] = None,
+) -> None:
+    """Send a request body to a local endpoint and print the response body."""
+    from sagestack.serving.client import invoke_http, invoke_runtime, runtime_client
+
+    if url and endpoint_url:
+        raise typer.BadParameter("give --url or --endpoint-url, not both")
+    body = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    try:
+        if endpoint_url:
+            result = invoke_runtime(
+                runtime_client(endpoint_url),
+                endpoint_name,
+                body,
+                content_type=content_type,
+                accept=accept,
+            )
+        else:
+            result = invoke_http(
+                url or "http://127.0.0.1:8080", body, content_type=content_type, accept=accept
+            )
+    except Exception as exc:  # connection refused, timeouts, bad URL: one line, not a trace
+        err_console.print(f"[red]Request failed:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+    if not result.ok:
+        err_console.print(
+            f"[red]HTTP {result.status}[/red]: {result.body.decode('utf-8', 'replace')}",
+            highlight=False,
+        )
+        raise typer.Exit(1)
+    sys.stdout.buffer.write(result.body)
+    sys.stdout.buffer.flush()
+
+
+@app.command()
+def demo() -> None:
+    """Train the bundled model on breast-cancer data, serve it and invoke it (make demo)."""
+    from sagestack.demo import main
+
+    raise typer.Exit(main())
+
+
+if __name__ == "__main__":
+    app()

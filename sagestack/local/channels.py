@@ -1,0 +1,102 @@
+"""Training input channels: where a channel's data comes from and how it is described."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+_CHANNEL_NAME = re.compile(r"^[A-Za-z0-9\.\-_]{1,64}$")  # botocore ChannelName pattern
+DISTRIBUTIONS = ("FullyReplicated", "ShardedByS3Key")
+INPUT_MODES = ("File", "FastFile")
+
+
+class ChannelError(ValueError):
+    """A channel definition that SageMaker would reject, or whose data does not exist."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Channel:
+    """One ``InputDataConfig`` entry, backed by a local file or directory.
+
+    source: a local path or ``file://`` URI; a directory's tree is copied as is, a single file
+        lands alone in the channel directory (as an S3 object key prefix matching one object).
+    content_type: ``ContentType`` in inputdataconfig.json; omitted from it when None, as
+        SageMaker does.
+    distribution: ``S3DistributionType``; ``ShardedByS3Key`` deals the files out to hosts.
+    input_mode: ``TrainingInputMode``; ``FastFile`` is laid out like ``File`` (a read-only
+        mount on SageMaker; locally the files are plain copies).
+    """
+
+    source: Path
+    content_type: str | None = None
+    distribution: str = "FullyReplicated"
+    input_mode: str = "File"
+
+    def __post_init__(self) -> None:
+        if self.distribution not in DISTRIBUTIONS:
+            raise ChannelError(
+                f"distribution must be one of {DISTRIBUTIONS}, got {self.distribution!r}"
+            )
+        if self.input_mode not in INPUT_MODES:
+            raise ChannelError(
+                f"input_mode must be one of {INPUT_MODES} locally (Pipe mode is not emulated), "
+                f"got {self.input_mode!r}"
+            )
+
+    def config(self) -> dict[str, str]:
+        """This channel's value in inputdataconfig.json, with every key SageMaker writes."""
+        entry: dict[str, str] = {}
+        if self.content_type:
+            entry["ContentType"] = self.content_type
+        entry["TrainingInputMode"] = self.input_mode
+        entry["S3DistributionType"] = self.distribution
+        entry["RecordWrapperType"] = "None"
+        return entry
+
+
+def local_path(uri: str | Path) -> Path:
+    """A local path from a path or a ``file://`` URI; anything else (s3://) is an error here."""
+    if isinstance(uri, Path):
+        return uri
+    parsed = urlparse(uri)
+    if parsed.scheme == "file":
+        if parsed.netloc not in ("", "localhost"):
+            raise ChannelError(f"file:// URI must name a local path, got {uri!r}")
+        return Path(unquote(parsed.path))
+    if parsed.scheme and len(parsed.scheme) > 1:  # a one-letter scheme is a Windows drive
+        raise ChannelError(
+            f"local training reads local paths or file:// URIs, got {uri!r}; "
+            "download S3 data first or train on SageMaker"
+        )
+    return Path(uri)
+
+
+def as_channel(value: Channel | str | Path, *, content_type: str | None = None) -> Channel:
+    """Accept a ready Channel, or a path/URI with an optional content type."""
+    if isinstance(value, Channel):
+        return value
+    return Channel(source=local_path(value), content_type=content_type)
+
+
+def validate_channels(channels: Mapping[str, Channel]) -> None:
+    """Fail early, naming the channel, before any directory is created."""
+    if not channels:
+        raise ChannelError("a training job needs at least one input channel (e.g. 'train')")
+    for name, channel in channels.items():
+        if not _CHANNEL_NAME.match(name):
+            raise ChannelError(f"channel name {name!r} does not match {_CHANNEL_NAME.pattern}")
+        if not channel.source.exists():
+            raise ChannelError(f"channel {name!r}: {channel.source} does not exist")
+
+
+def data_files(source: Path) -> list[Path]:
+    """The files a channel source contributes, relative to the source, in S3 key order."""
+    if source.is_file():
+        return [Path(source.name)]
+    return sorted(
+        (p.relative_to(source) for p in source.rglob("*") if p.is_file()),
+        key=lambda p: p.as_posix(),
+    )

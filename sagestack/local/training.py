@@ -1,0 +1,528 @@
+"""Runs a SageMaker training job on this machine: job dir, entry point per host, artifacts."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import secrets
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext, suppress
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from rich.console import Console
+
+from sagestack import paths
+from sagestack.local.archive import create_tar_gz
+from sagestack.local.channels import Channel, as_channel, validate_channels
+from sagestack.local.display import JobDisplay
+from sagestack.local.environment import (
+    LAUNCH_STYLES,
+    LEGACY,
+    LOG_LEVEL,
+    TRACKER_PORT_ENV,
+    JobContext,
+    training_environment,
+)
+from sagestack.local.hyperparameters import (
+    legacy_cmd_args,
+    to_hyperparameters_json,
+    v3_cmd_args,
+)
+from sagestack.local.jobdir import HostDir, layout_host, resource_config
+from sagestack.local.logs import LogMonitor, num_rounds
+
+DEFAULT_BASE_JOB_NAME = "sagestack-xgboost"
+_JOB_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")  # CreateTrainingJob's pattern
+_MAX_HYPERPARAMETERS = 100
+_MAX_HYPERPARAMETER_CHARS = 2500
+_FAILURE_REASON_CHARS = 1024  # DescribeTrainingJob.FailureReason keeps the first 1024 chars
+_TAIL_LINES = 20
+_STOP_GRACE_S = 5.0
+# Inherited variables that would leak another job's contract into this one.
+_CONTAINER_PREFIXES = ("SM_", "SAGEMAKER_", "TRAINING_JOB_")
+_ACCOUNT = "000000000000"
+
+
+class TrainingJobError(RuntimeError):
+    """A local training job that did not complete; ``result`` holds the details."""
+
+    def __init__(self, result: TrainingJobResult) -> None:
+        self.result = result
+        where = f" on {result.failed_host}" if result.failed_host else ""
+        super().__init__(
+            f"Training job {result.job_name} {result.status.lower()}{where} "
+            f"(exit code {result.exit_code}): {result.failure_reason}\n"
+            f"Job dir: {result.job_dir}"
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingJobResult:
+    """What DescribeTrainingJob would say about a local job, plus where its files are."""
+
+    job_name: str
+    status: str  # "Completed" | "Failed" | "Stopped"
+    job_dir: Path
+    exit_code: int
+    failure_reason: str | None
+    failed_host: str | None
+    model_artifacts: Path | None  # model.tar.gz, only when Completed
+    output_artifacts: Path | None  # output.tar.gz of output/data, whatever the status
+    metrics: dict[str, float]
+    hyperparameters: dict[str, str]
+    launch: str
+    hosts: list[str]
+    command: list[str]
+    log_files: dict[str, Path] = field(default_factory=dict)
+    duration_s: float = 0.0
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "Completed"
+
+    @property
+    def model_dir(self) -> Path:
+        """The first host's model dir (the one that was packed)."""
+        return _host_dirs(self.job_dir, self.hosts, None)[0].model_dir
+
+
+def make_job_name(base: str = DEFAULT_BASE_JOB_NAME, now: datetime | None = None) -> str:
+    """``<base>-YYYYmmdd-HHMMSS-xxxx``: sortable by start time, unique within a second."""
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    name = f"{base[: 63 - 21]}-{stamp}-{secrets.token_hex(2)}"
+    validate_job_name(name)
+    return name
+
+
+def validate_job_name(name: str) -> None:
+    if not _JOB_NAME.match(name):
+        raise ValueError(
+            f"job name {name!r} must be 1-63 letters, digits or hyphens, "
+            "starting with a letter or digit (CreateTrainingJob TrainingJobName)"
+        )
+
+
+def entry_command(
+    launch: str, entry_point: str, hyperparameters_json: Mapping[str, str]
+) -> list[str]:
+    """argv as the container runs the script: path B ``python -m``, path C ``python3 file``
+    (or, for a ``.sh`` entry point, the v3 driver's ``/bin/sh -c``)."""
+    if launch == LEGACY:
+        module = Path(entry_point).stem
+        return [sys.executable, "-m", module, *legacy_cmd_args(hyperparameters_json)]
+    args = v3_cmd_args(hyperparameters_json)
+    if entry_point.endswith(".sh"):
+        quoted = shlex.join(args)
+        return ["/bin/sh", "-c", f"chmod +x {entry_point} && ./{entry_point} {quoted}"]
+    return [sys.executable, entry_point, *args]
+
+
+def _host_names(count: int) -> list[str]:
+    return [f"algo-{i}" for i in range(1, count + 1)]
+
+
+def _host_dirs(job_dir: Path, hosts: list[str], checkpoint_dir: Path | None) -> list[HostDir]:
+    """One /opt/ml view per host; a single host's view is the job dir itself."""
+    ordered = sorted(hosts)
+    if len(ordered) == 1:
+        return [HostDir(job_dir, ordered[0], checkpoint_dir or job_dir / "checkpoints")]
+    return [
+        HostDir(job_dir / host, host, checkpoint_dir or job_dir / host / "checkpoints")
+        for host in ordered
+    ]
+
+
+def _free_port_pair() -> int:
+    """A loopback port p with p+1 free as well (best effort: nothing holds them afterwards)."""
+    for _ in range(50):
+        with socket.socket() as first:
+            first.bind(("127.0.0.1", 0))
+            port = first.getsockname()[1]
+            with socket.socket() as second:
+                try:
+                    second.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError("no free pair of loopback ports for the distributed tracker")
+
+
+def _check_hyperparameters(values: Mapping[str, str]) -> None:
+    if len(values) > _MAX_HYPERPARAMETERS:
+        raise ValueError(f"at most {_MAX_HYPERPARAMETERS} hyperparameters, got {len(values)}")
+    for key, value in values.items():
+        if len(value) > _MAX_HYPERPARAMETER_CHARS:
+            raise ValueError(
+                f"hyperparameter {key!r} is {len(value)} chars; SageMaker allows "
+                f"{_MAX_HYPERPARAMETER_CHARS}"
+            )
+
+
+def _base_environment(extra: Mapping[str, str] | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_CONTAINER_PREFIXES)}
+    # Unbuffered so the log streams line by line, as CloudWatch shows it.
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra or {})
+    return env
+
+
+def _region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+@dataclass
+class _HostRun:
+    host_dir: HostDir
+    command: list[str]
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    tail: list[str] = field(default_factory=list)
+
+
+def _pump(run: _HostRun, lines: queue.Queue[tuple[str, str | None]]) -> None:
+    """Copy one host's output to its log file and the shared queue, line by line."""
+    stream = run.process.stdout
+    assert stream is not None
+    with run.log_path.open("w", encoding="utf-8") as log:
+        for raw in iter(stream.readline, b""):
+            text = raw.decode("utf-8", errors="replace")
+            log.write(text)
+            log.flush()
+            lines.put((run.host_dir.host, text))
+    lines.put((run.host_dir.host, None))
+
+
+def _stop(runs: Sequence[_HostRun]) -> None:
+    """SIGTERM every live host, SIGKILL what is left after a grace period (as SageMaker)."""
+    live = [r for r in runs if r.process.poll() is None]
+    for run in live:
+        _signal_group(run.process, signal.SIGTERM)
+    deadline = time.monotonic() + _STOP_GRACE_S
+    for run in live:
+        try:
+            run.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _signal_group(run.process, signal.SIGKILL)
+            run.process.wait()
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+
+
+def _read_failure(host_dir: HostDir) -> str:
+    try:
+        return host_dir.failure_file.read_text(encoding="utf-8", errors="replace").strip()
+    except FileNotFoundError:
+        return ""
+
+
+def _toolkit_failure_text(run: _HostRun, launch: str) -> str:
+    """What the toolkit writes when the script left no failure file of its own."""
+    tail = "".join(run.tail[-_TAIL_LINES:]).rstrip()
+    if launch == LEGACY:
+        return f'ExecuteUserScriptError:\nCommand "{shlex.join(run.command)}"\n{tail}'.rstrip()
+    return tail or "Training Execution failed."
+
+
+def run_training_job(
+    inputs: Mapping[str, Channel | str | Path],
+    *,
+    hyperparameters: Mapping[str, Any] | None = None,
+    source_dir: str | Path | None = None,
+    entry_point: str = "train.py",
+    launch: str = "v3",
+    instance_count: int = 1,
+    instance_type: str = "local",
+    content_type: str | None = None,
+    job_name: str | None = None,
+    base_job_name: str = DEFAULT_BASE_JOB_NAME,
+    jobs_root: str | Path | None = None,
+    output_path: str | Path | None = None,
+    checkpoint_dir: str | Path | None = None,
+    checkpoints: bool = True,
+    environment: Mapping[str, str] | None = None,
+    metric_definitions: Sequence[Mapping[str, str]] = (),
+    max_runtime_s: float | None = None,
+    stream_logs: bool = True,
+    console: Console | None = None,
+    raise_on_failure: bool = True,
+) -> TrainingJobResult:
+    """Run ``entry_point`` from ``source_dir`` the way a SageMaker training container would.
+
+    inputs: channel name -> local path, ``file://`` URI or :class:`Channel`; a plain path gets
+        ``content_type``.
+    hyperparameters: written to hyperparameters.json as the chosen SDK would (``launch="legacy"``
+        emulates the v2 estimator: values JSON-encoded plus the ``sagemaker_*`` keys;
+        ``launch="v3"`` emulates ModelTrainer) and passed on the command line the way that
+        launch path does.
+    source_dir: the code to run; defaults to the repository's ``training/``.
+    instance_count: hosts ``algo-1..algo-N``, each its own process and /opt/ml view, all on
+        loopback (``SAGESTACK_HOST_ADDRESSES`` maps the names to 127.0.0.1).
+    jobs_root: where job dirs go (default ``.sagestack/jobs``); the job dir is
+        ``<jobs_root>/<job_name>``.
+    output_path: like ``OutputDataConfig.S3OutputPath`` (default ``.sagestack/artifacts``);
+        artifacts land in ``<output_path>/<job_name>/output/{model,output}.tar.gz``.
+    checkpoint_dir: a persistent ``CheckpointConfig.LocalPath`` so a rerun can resume; by
+        default each host gets a fresh ``checkpoints/`` in its view.
+    checkpoints: False runs the job as one without a CheckpointConfig (no
+        checkpointconfig.json at all).
+    metric_definitions: ``[{"Name": ..., "Regex": ...}]`` applied to the log like SageMaker;
+        XGBoost evaluation lines are always read as ``<data>:<metric>``.
+    max_runtime_s: stop the job (SIGTERM, then SIGKILL) after this long, like
+        ``StoppingCondition.MaxRuntimeInSeconds``.
+
+    Raises TrainingJobError (carrying the result) when the job fails, unless
+    ``raise_on_failure`` is False.
+    """
+    if launch not in LAUNCH_STYLES:
+        raise ValueError(f"launch must be one of {LAUNCH_STYLES}, got {launch!r}")
+    if instance_count < 1:
+        raise ValueError(f"instance_count must be at least 1, got {instance_count}")
+    channels = {name: as_channel(v, content_type=content_type) for name, v in inputs.items()}
+    validate_channels(channels)
+    code = Path(source_dir) if source_dir is not None else paths.training_dir()
+    if not (code / entry_point).is_file():
+        raise FileNotFoundError(f"entry point {entry_point!r} not found in {code}")
+    if launch == LEGACY and not entry_point.endswith(".py"):
+        raise ValueError(f"legacy launch runs a Python module; {entry_point!r} is not a .py file")
+
+    name = job_name or make_job_name(base_job_name)
+    validate_job_name(name)
+    state = paths.default_state_dir()
+    job_dir = (Path(jobs_root) if jobs_root else state / "jobs").resolve() / name
+    if job_dir.exists():
+        raise FileExistsError(f"job dir {job_dir} exists; training job names must be unique")
+    artifacts_dir = (Path(output_path) if output_path else state / "artifacts").resolve()
+    artifacts_dir = artifacts_dir / name / "output"
+
+    user_hps = dict(hyperparameters or {})
+    if launch == LEGACY:
+        # What the v2 framework estimator adds for sagemaker-containers.
+        user_hps |= {
+            "sagemaker_program": entry_point,
+            "sagemaker_submit_directory": str(code.resolve()),
+            "sagemaker_container_log_level": LOG_LEVEL,
+            "sagemaker_job_name": name,
+            "sagemaker_region": _region(),
+        }
+    hps_json = to_hyperparameters_json(user_hps, style="v2" if launch == LEGACY else "v3")
+    _check_hyperparameters(hps_json)
+
+    hosts = _host_names(instance_count)
+    persistent_checkpoints = Path(checkpoint_dir).resolve() if checkpoint_dir else None
+    host_dirs = _host_dirs(job_dir, hosts, persistent_checkpoints)
+    arn = f"arn:aws:sagemaker:{_region()}:{_ACCOUNT}:training-job/{name.lower()}"
+    num_cpus = max(1, (os.cpu_count() or 1) // instance_count)
+    base_env = _base_environment(environment)
+    if instance_count > 1:
+        # Every "host" shares this machine: give the collective a free port pair (tracker
+        # and training, like the container's 9099/9100) so concurrent jobs do not collide.
+        base_env.setdefault(TRACKER_PORT_ENV, str(_free_port_pair()))
+    command = entry_command(launch, entry_point, hps_json)
+    (job_dir / "logs").mkdir(parents=True)
+
+    runs: list[_HostRun] = []
+    for host_dir in host_dirs:
+        input_data_config = layout_host(
+            host_dir,
+            hosts=hosts,
+            instance_type=instance_type,
+            channels=channels,
+            hyperparameters_json=hps_json,
+            source_dir=code,
+            entry_point=entry_point,
+            launch=launch,
+            checkpoints=checkpoints,
+        )
+        ctx = JobContext(
+            job_name=name,
+            job_arn=arn,
+            host_dir=host_dir,
+            hosts=hosts,
+            hyperparameters_json=hps_json,
+            input_data_config=input_data_config,
+            resource_config=resource_config(host_dir.host, hosts, instance_type),
+            entry_point=entry_point,
+            num_cpus=num_cpus,
+        )
+        cwd = host_dir.code_dir if launch == LEGACY else host_dir.channel_dir("code")
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=base_env | training_environment(ctx, launch),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own group, so stopping it reaches its children
+        )
+        runs.append(_HostRun(host_dir, command, process, job_dir / "logs" / f"{host_dir.host}.log"))
+
+    started = time.monotonic()
+    monitor = LogMonitor(metric_definitions)
+    display = JobDisplay(name, num_rounds(hps_json), console) if stream_logs else None
+    stopped_reason = _supervise(runs, monitor, display, max_runtime_s, started)
+    duration = time.monotonic() - started
+    return _finish(
+        runs,
+        name=name,
+        job_dir=job_dir,
+        artifacts_dir=artifacts_dir,
+        launch=launch,
+        hosts=hosts,
+        hps_json=hps_json,
+        monitor=monitor,
+        stopped_reason=stopped_reason,
+        duration=duration,
+        raise_on_failure=raise_on_failure,
+    )
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C while a job runs, so the hosts (in their own sessions) are
+    stopped rather than orphaned when this process is asked to stop."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _supervise(
+    runs: Sequence[_HostRun],
+    monitor: LogMonitor,
+    display: JobDisplay | None,
+    max_runtime_s: float | None,
+    started: float,
+) -> str | None:
+    """Stream every host's log until all exit; returns why the job was stopped, if it was.
+
+    One failed host fails the job, so the others are stopped rather than left waiting for
+    it in a collective (SageMaker does the same).
+    """
+    lines: queue.Queue[tuple[str, str | None]] = queue.Queue()
+    by_host = {run.host_dir.host: run for run in runs}
+    master = runs[0].host_dir.host
+    for run in runs:
+        threading.Thread(target=_pump, args=(run, lines), daemon=True).start()
+    multi = len(runs) > 1
+    open_streams = len(runs)
+    stopped_reason: str | None = None
+    with _terminate_as_interrupt(), display if display is not None else nullcontext():
+        if display is not None:
+            display.line(f"$ {shlex.join(runs[0].command)}", host=None)
+        try:
+            while open_streams:
+                try:
+                    host, text = lines.get(timeout=0.2)
+                except queue.Empty:
+                    host, text = "", None
+                else:
+                    if text is None:
+                        open_streams -= 1
+                        continue
+                    run = by_host[host]
+                    run.tail = (run.tail + [text])[-_TAIL_LINES:]
+                    advanced = monitor.feed(text) if host == master else False
+                    if display is not None:
+                        display.line(text, host if multi else None)
+                        if advanced:
+                            display.rounds(monitor.rounds_done)
+                if stopped_reason is None:
+                    if max_runtime_s is not None and time.monotonic() - started > max_runtime_s:
+                        stopped_reason = f"MaxRuntimeExceeded: the job ran over {max_runtime_s} s"
+                        _stop(runs)
+                    elif any(r.process.poll() not in (None, 0) for r in runs) and any(
+                        r.process.poll() is None for r in runs
+                    ):
+                        _stop(runs)
+        except KeyboardInterrupt:
+            _stop(runs)
+            raise
+        for run in runs:
+            run.process.wait()
+        if display is not None:
+            display.finish(monitor.rounds_done)
+    return stopped_reason
+
+
+def _finish(
+    runs: Sequence[_HostRun],
+    *,
+    name: str,
+    job_dir: Path,
+    artifacts_dir: Path,
+    launch: str,
+    hosts: list[str],
+    hps_json: Mapping[str, str],
+    monitor: LogMonitor,
+    stopped_reason: str | None,
+    duration: float,
+    raise_on_failure: bool,
+) -> TrainingJobResult:
+    """Decide the status, write the toolkit's failure text if needed, pack the artifacts."""
+    failed = next((r for r in runs if r.process.returncode != 0), None)
+    failure_reason: str | None = None
+    status = "Completed"
+    if stopped_reason is not None:
+        status, failure_reason = "Stopped", stopped_reason
+    elif failed is not None:
+        status = "Failed"
+        text = _read_failure(failed.host_dir)
+        if not text:
+            text = _toolkit_failure_text(failed, launch)
+            failed.host_dir.failure_file.write_text(text, encoding="utf-8")
+        failure_reason = text[:_FAILURE_REASON_CHARS]
+
+    master = runs[0].host_dir
+    model_tar = None
+    if status == "Completed":
+        model_tar = create_tar_gz(master.model_dir, artifacts_dir / "model.tar.gz")
+    output_tar = create_tar_gz(master.output_data_dir, artifacts_dir / "output.tar.gz")
+    exit_code = failed.process.returncode if failed is not None else 0
+    result = TrainingJobResult(
+        job_name=name,
+        status=status,
+        job_dir=job_dir,
+        exit_code=exit_code,
+        failure_reason=failure_reason,
+        failed_host=failed.host_dir.host if failed is not None else None,
+        model_artifacts=model_tar,
+        output_artifacts=output_tar,
+        metrics=dict(monitor.metrics),
+        hyperparameters=dict(hps_json),
+        launch=launch,
+        hosts=hosts,
+        command=list(runs[0].command),
+        log_files={r.host_dir.host: r.log_path for r in runs},
+        duration_s=duration,
+    )
+    if raise_on_failure and not result.succeeded:
+        raise TrainingJobError(result)
+    return result
+
+
+def read_log(result: TrainingJobResult, host: str = "algo-1") -> str:
+    """The full log of one host (what CloudWatch would hold for its stream)."""
+    return result.log_files[host].read_text(encoding="utf-8")

@@ -1,0 +1,1 @@
+"""SageStack infrastructure: configuration, the per-environment Stage, its stacks and constructs."""

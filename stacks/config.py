@@ -1,0 +1,377 @@
+"""SageStack configuration: cdk.json context parsed once into frozen, validated dataclasses."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+CONTEXT_KEY = "sagestack"
+"""The cdk.json context key that holds the SageStack settings."""
+
+SELECT_ENV_KEY = "env"
+"""Context key that selects one environment (`cdk synth -c env=dev`); absent means all."""
+
+# CloudWatch Logs accepts only these retention periods (AWS::Logs::LogGroup RetentionInDays).
+LOG_RETENTION_DAYS_ALLOWED = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+_ENV_NAME = re.compile(r"^[a-z][a-z0-9]{0,11}$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
+_AZ = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d[a-z]$")
+_EC2_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+_ML_INSTANCE_TYPE = re.compile(r"^ml\.[a-z][a-z0-9-]*\.[a-z0-9]+$")
+
+
+class ConfigError(ValueError):
+    """A cdk.json setting is missing or invalid; the message names the key, value and what is allowed."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobConfig:
+    """Instances for one kind of SageMaker job (training jobs or endpoint variants)."""
+
+    instance_type: str
+    """SageMaker instance type, always `ml.`-prefixed (e.g. ml.m5.xlarge)."""
+    instance_count: int
+    """Number of instances, at least 1."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class NotebookConfig:
+    """The SageMaker notebook instance of the DevEnvironment stack."""
+
+    instance_type: str
+    """SageMaker notebook instance type, `ml.`-prefixed (e.g. ml.t3.medium)."""
+    volume_size_gib: int
+    """ML storage volume size in GiB (5..16384)."""
+    idle_stop_minutes: int
+    """Minutes without Jupyter activity after which the instance stops itself (>= 5)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DevBoxConfig:
+    """The optional EC2 dev instance (reached through SSM Session Manager only)."""
+
+    enabled: bool
+    """False: no instance, no Session Manager endpoints."""
+    instance_type: str
+    """EC2 instance type without the `ml.` prefix (e.g. t3.medium)."""
+    volume_size_gib: int
+    """Encrypted root volume size in GiB (>= 30, the AL2023 AMI's snapshot size)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkConfig:
+    """The isolated VPC."""
+
+    vpc_cidr: str
+    """Private IPv4 block, prefix /16../24."""
+    max_azs: int
+    """Availability Zones to spread subnets over (1..2 when environment-agnostic)."""
+    availability_zones: tuple[str, ...]
+    """Explicit AZ names; required when account/region are pinned, so synth never looks them up."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnvironmentConfig:
+    """Everything one deployment environment (one Stage) needs."""
+
+    name: str
+    """Short lowercase name; used in the Stage id, SSM parameter paths and tags."""
+    account: str | None
+    """12-digit account id, or None for an environment-agnostic Stage."""
+    region: str | None
+    """Region name, or None for an environment-agnostic Stage (set together with account)."""
+    training: JobConfig
+    serving: JobConfig
+    notebook: NotebookConfig
+    dev_box: DevBoxConfig
+    network: NetworkConfig
+    log_retention_days: int
+    """Retention of the log groups this app creates; one of LOG_RETENTION_DAYS_ALLOWED."""
+    noncurrent_version_expiration_days: int
+    """Days after which S3 deletes noncurrent object versions (>= 1)."""
+    termination_protection: bool
+    """CloudFormation termination protection on the stateful Data stack."""
+    tags: Mapping[str, str]
+    """Stack tags; CloudFormation propagates them to every taggable resource."""
+
+    @property
+    def is_environment_agnostic(self) -> bool:
+        return self.account is None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppConfig:
+    """The environments selected for this synth, in cdk.json order."""
+
+    environments: tuple[EnvironmentConfig, ...]
+
+
+T = TypeVar("T")
+
+
+class _Section:
+    """One JSON object of the configuration; remembers its key path and which keys were read."""
+
+    def __init__(self, raw: Any, path: str) -> None:
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"{path} = {raw!r}: must be an object")
+        self._raw = raw
+        self._path = path
+        self._read: list[str] = []
+
+    def key_path(self, key: str) -> str:
+        return f"{self._path}.{key}"
+
+    def value(self, key: str, expected: type[T], describe: str) -> T:
+        self._read.append(key)
+        if key not in self._raw:
+            raise ConfigError(f"{self.key_path(key)} is missing; expected {describe}")
+        value = self._raw[key]
+        # bool is an int subclass in Python; a count of `true` is a mistake, not 1.
+        wrong_bool = isinstance(value, bool) and expected is not bool
+        if not isinstance(value, expected) or wrong_bool:
+            raise ConfigError(f"{self.key_path(key)} = {value!r}: expected {describe}")
+        return value
+
+    def optional(self, key: str) -> Any:
+        self._read.append(key)
+        return self._raw.get(key)
+
+    def keys(self) -> Iterator[str]:
+        """Every key, for sections whose keys are data (environment names, tag keys)."""
+        for key in self._raw:
+            self._read.append(key)
+            yield key
+
+    def section(self, key: str) -> _Section:
+        self._read.append(key)
+        if key not in self._raw:
+            raise ConfigError(f"{self.key_path(key)} is missing; expected an object")
+        return _Section(self._raw[key], self.key_path(key))
+
+    def reject_unknown_keys(self) -> None:
+        unknown = sorted(set(self._raw) - set(self._read))
+        if unknown:
+            allowed = ", ".join(sorted(self._read))
+            raise ConfigError(
+                f"{self.key_path(unknown[0])}: unknown key {unknown[0]!r}; allowed keys: {allowed}"
+            )
+
+
+def _check(condition: bool, path: str, value: Any, allowed: str) -> None:
+    if not condition:
+        raise ConfigError(f"{path} = {value!r}: {allowed}")
+
+
+def _int_at_least(section: _Section, key: str, minimum: int, unit: str) -> int:
+    value = section.value(key, int, f"an integer >= {minimum} ({unit})")
+    _check(value >= minimum, section.key_path(key), value, f"must be an integer >= {minimum} ({unit})")
+    return value
+
+
+def _ml_instance_type(section: _Section, key: str) -> str:
+    value = section.value(key, str, "a SageMaker instance type such as 'ml.m5.xlarge'")
+    _check(
+        bool(_ML_INSTANCE_TYPE.match(value)),
+        section.key_path(key),
+        value,
+        "SageMaker instance types start with 'ml.' (e.g. 'ml.m5.xlarge')",
+    )
+    return value
+
+
+def _job(section: _Section) -> JobConfig:
+    job = JobConfig(
+        instance_type=_ml_instance_type(section, "instance_type"),
+        instance_count=_int_at_least(section, "instance_count", 1, "instances"),
+    )
+    section.reject_unknown_keys()
+    return job
+
+
+def _notebook(section: _Section) -> NotebookConfig:
+    volume = _int_at_least(section, "volume_size_gib", 5, "GiB")
+    _check(volume <= 16384, section.key_path("volume_size_gib"), volume, "must be <= 16384 GiB")
+    notebook = NotebookConfig(
+        instance_type=_ml_instance_type(section, "instance_type"),
+        volume_size_gib=volume,
+        idle_stop_minutes=_int_at_least(section, "idle_stop_minutes", 5, "minutes"),
+    )
+    section.reject_unknown_keys()
+    return notebook
+
+
+def _dev_box(section: _Section) -> DevBoxConfig:
+    enabled = section.value("enabled", bool, "true or false")
+    instance_type = section.value("instance_type", str, "an EC2 instance type such as 't3.medium'")
+    _check(
+        bool(_EC2_INSTANCE_TYPE.match(instance_type)) and not instance_type.startswith("ml."),
+        section.key_path("instance_type"),
+        instance_type,
+        "must be an EC2 instance type such as 't3.medium' (no 'ml.' prefix: that is SageMaker's)",
+    )
+    dev_box = DevBoxConfig(
+        enabled=enabled,
+        instance_type=instance_type,
+        volume_size_gib=_int_at_least(section, "volume_size_gib", 30, "GiB"),
+    )
+    section.reject_unknown_keys()
+    return dev_box
+
+
+def _network(section: _Section, *, pinned: bool) -> NetworkConfig:
+    cidr = section.value("vpc_cidr", str, "an IPv4 CIDR block such as '10.0.0.0/16'")
+    cidr_allowed = "must be a private IPv4 CIDR block with a prefix of /16 to /24, e.g. '10.0.0.0/16'"
+    try:
+        network = ipaddress.IPv4Network(cidr, strict=True)
+    except ValueError:
+        raise ConfigError(f"{section.key_path('vpc_cidr')} = {cidr!r}: {cidr_allowed}") from None
+    _check(
+        network.is_private and 16 <= network.prefixlen <= 24,
+        section.key_path("vpc_cidr"),
+        cidr,
+        cidr_allowed,
+    )
+    max_azs = _int_at_least(section, "max_azs", 1, "Availability Zones")
+    zones_raw = section.optional("availability_zones")
+    zones: tuple[str, ...] = ()
+    zones_path = section.key_path("availability_zones")
+    if zones_raw is not None:
+        _check(
+            isinstance(zones_raw, list) and all(isinstance(z, str) and _AZ.match(z) for z in zones_raw),
+            zones_path,
+            zones_raw,
+            "must be a list of AZ names such as ['eu-west-1a', 'eu-west-1b']",
+        )
+        zones = tuple(zones_raw)
+        _check(len(zones) >= max_azs, zones_path, zones_raw, f"must list at least max_azs={max_azs} zones")
+    elif pinned:
+        raise ConfigError(
+            f"{zones_path} is missing; required when account and region are set, "
+            "so that synth never looks Availability Zones up"
+        )
+    else:
+        _check(
+            max_azs <= 2,
+            section.key_path("max_azs"),
+            max_azs,
+            "environment-agnostic stacks see only 2 Availability Zones; use 1 or 2, "
+            "or set account, region and availability_zones",
+        )
+    section.reject_unknown_keys()
+    return NetworkConfig(vpc_cidr=cidr, max_azs=max_azs, availability_zones=zones)
+
+
+def _tags(section: _Section) -> Mapping[str, str]:
+    tags = {}
+    for key in section.keys():
+        value = section.optional(key)
+        path = section.key_path(key)
+        _check(
+            isinstance(value, str) and len(value) <= 256,
+            path,
+            value,
+            "tag values must be strings of at most 256 characters",
+        )
+        _check(
+            0 < len(key) <= 128 and not key.lower().startswith("aws:"),
+            path,
+            key,
+            "tag keys must be 1-128 characters and must not start with 'aws:'",
+        )
+        tags[key] = value
+    return MappingProxyType(dict(sorted(tags.items())))
+
+
+def _optional_str(
+    section: _Section, key: str, pattern: re.Pattern[str], describe: str
+) -> str | None:
+    value = section.optional(key)
+    if value is None:
+        return None
+    _check(isinstance(value, str) and bool(pattern.match(value)), section.key_path(key), value, describe)
+    return str(value)
+
+
+def _environment(name: str, section: _Section) -> EnvironmentConfig:
+    account = _optional_str(section, "account", _ACCOUNT, "must be a 12-digit account id or null")
+    region = _optional_str(section, "region", _REGION, "must be a region name such as 'eu-west-1' or null")
+    if (account is None) != (region is None):
+        raise ConfigError(
+            f"{section.key_path('account')} = {account!r}, {section.key_path('region')} = {region!r}: "
+            "set both (a pinned environment) or neither (environment-agnostic)"
+        )
+    retention = section.value("log_retention_days", int, "a number of days")
+    _check(
+        retention in LOG_RETENTION_DAYS_ALLOWED,
+        section.key_path("log_retention_days"),
+        retention,
+        f"CloudWatch Logs accepts one of {', '.join(map(str, LOG_RETENTION_DAYS_ALLOWED))}",
+    )
+    env = EnvironmentConfig(
+        name=name,
+        account=account,
+        region=region,
+        training=_job(section.section("training")),
+        serving=_job(section.section("serving")),
+        notebook=_notebook(section.section("notebook")),
+        dev_box=_dev_box(section.section("dev_box")),
+        network=_network(section.section("network"), pinned=account is not None),
+        log_retention_days=retention,
+        noncurrent_version_expiration_days=_int_at_least(
+            section, "noncurrent_version_expiration_days", 1, "days"
+        ),
+        termination_protection=section.value("termination_protection", bool, "true or false"),
+        tags=_tags(section.section("tags")),
+    )
+    section.reject_unknown_keys()
+    return env
+
+
+def parse_environments(raw: Any) -> tuple[EnvironmentConfig, ...]:
+    """Validates every environment under `sagestack.environments` (all of them, always)."""
+    root = _Section(raw, CONTEXT_KEY)
+    environments = root.section("environments")
+    parsed = []
+    for name in list(environments.keys()):
+        _check(
+            isinstance(name, str) and bool(_ENV_NAME.match(name)),
+            environments.key_path(str(name)),
+            name,
+            "environment names are 1-12 lowercase letters or digits, starting with a letter",
+        )
+        parsed.append(_environment(name, environments.section(name)))
+    if not parsed:
+        raise ConfigError(f"{CONTEXT_KEY}.environments = {{}}: define at least one environment")
+    root.reject_unknown_keys()
+    return tuple(parsed)
+
+
+def load_config(context: Mapping[str, Any]) -> AppConfig:
+    """Builds the AppConfig from the merged CDK context (cdk.json plus any `-c` overrides).
+
+    Every environment is validated even when one is selected, so a typo in `prod` fails a
+    `dev` synth too rather than surprising the next person.
+    """
+    if CONTEXT_KEY not in context:
+        raise ConfigError(f"{CONTEXT_KEY} is missing from the CDK context (cdk.json 'context')")
+    environments = parse_environments(context[CONTEXT_KEY])
+    selected = context.get(SELECT_ENV_KEY)
+    if selected is None:
+        return AppConfig(environments=environments)
+    names = [env.name for env in environments]
+    if selected not in names:
+        raise ConfigError(
+            f"{SELECT_ENV_KEY} = {selected!r}: unknown environment; choose one of {', '.join(names)} "
+            "(or omit -c env=... to synthesize all)"
+        )
+    return AppConfig(environments=tuple(env for env in environments if env.name == selected))

@@ -1,0 +1,1 @@
+"""Scripts the notebook's lifecycle configuration installs on the instance."""

@@ -1,0 +1,128 @@
+"""A deterministic ``.tar.gz`` of a source directory, uploaded as a CDK file asset for SageMaker."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import tarfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aws_cdk import AssetHashType
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3_assets as s3_assets
+from constructs import Construct
+
+# 2000-01-01T00:00:00Z. Not the epoch: the container pip-installs the submit directory, and
+# building a wheel (a zip) from files dated before 1980 raises "ZIP does not support timestamps
+# before 1980".
+FIXED_MTIME = 946_684_800
+_EXCLUDED_DIRS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
+_EXCLUDED_SUFFIXES = (".pyc", ".pyo")
+
+
+def _included_files(source_dir: Path, exclude: Sequence[str]) -> list[Path]:
+    files: list[Path] = []
+    for root, dirs, names in os.walk(source_dir):
+        # Hidden entries (.DS_Store, .venv, editor files) are never part of the code we ship.
+        dirs[:] = [d for d in dirs if d not in _EXCLUDED_DIRS and not d.startswith(".")]
+        for name in names:
+            path = Path(root, name)
+            rel = path.relative_to(source_dir).as_posix()
+            if name.startswith(".") or name.endswith(_EXCLUDED_SUFFIXES):
+                continue
+            if any(Path(rel).match(pattern) for pattern in exclude):
+                continue
+            files.append(path)
+    return sorted(files, key=lambda p: p.relative_to(source_dir).as_posix())
+
+
+def build_tarball(source_dir: Path, exclude: Sequence[str] = ()) -> bytes:
+    """The directory's files at the archive root, byte-identical for identical contents.
+
+    Sorted entries, fixed mtime, uid/gid 0 with empty owner names, mode 0644, no directory
+    entries, PAX format, and a gzip header with no file name and a fixed mtime.
+    """
+    source_dir = source_dir.resolve()
+    if not source_dir.is_dir():
+        raise ValueError(f"source_dir must be an existing directory, got {str(source_dir)!r}")
+    files = _included_files(source_dir, exclude)
+    if not files:
+        raise ValueError(f"source_dir {str(source_dir)!r} contains no files to package")
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for path in files:
+            data = path.read_bytes()  # follows symlinks: the archive holds regular files only
+            info = tarfile.TarInfo(path.relative_to(source_dir).as_posix())
+            info.size = len(data)
+            info.mtime = FIXED_MTIME
+            info.mode = 0o644
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            info.type = tarfile.REGTYPE
+            tar.addfile(info, io.BytesIO(data))
+    out = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=out, compresslevel=9, mtime=FIXED_MTIME) as gz:
+        gz.write(raw.getvalue())
+    return out.getvalue()
+
+
+def write_tarball(source_dir: Path, build_dir: Path, exclude: Sequence[str] = ()) -> Path:
+    """Write the archive to ``build_dir/<sha256>/<dirname>.tar.gz`` (atomically) and return it."""
+    data = build_tarball(source_dir, exclude)
+    digest = hashlib.sha256(data).hexdigest()
+    target = build_dir / digest / f"{source_dir.resolve().name}.tar.gz"
+    if target.is_file() and target.read_bytes() == data:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
+    return target
+
+
+def _default_build_dir() -> Path:
+    # build/ at the repository root (git-ignored); keyed by content hash, so concurrent synths
+    # and stale archives never collide.
+    return Path(__file__).resolve().parents[2] / "build" / "assets"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceAssetProps:
+    """Props for :class:`SourceAsset`."""
+
+    source_dir: Path
+    exclude: Sequence[str] = field(default_factory=tuple)
+    """Extra glob patterns (relative paths) to leave out; default: only caches, .pyc, dotfiles."""
+    build_dir: Path | None = None
+    """Where the archive is written before staging; default: ``<repo>/build/assets``."""
+
+
+class SourceAsset(Construct):
+    """A directory shipped to S3 as one deterministic ``.tar.gz`` (the SageMaker submit dir)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: SourceAssetProps) -> None:
+        super().__init__(scope, construct_id)
+        build_dir = props.build_dir or _default_build_dir()
+        self.archive_path = write_tarball(props.source_dir, build_dir, props.exclude)
+        self.sha256 = self.archive_path.parent.name
+        self.asset = s3_assets.Asset(
+            self,
+            "Archive",
+            path=str(self.archive_path),
+            # The content hash we computed, not a path-dependent fingerprint: same bytes, same
+            # object key, same template.
+            asset_hash_type=AssetHashType.CUSTOM,
+            asset_hash=self.sha256,
+        )
+        self.bucket = self.asset.bucket
+        self.object_key = self.asset.s3_object_key
+        self.s3_uri = self.asset.s3_object_url
+        # The object's file name inside a SageMaker "code" channel (/opt/ml/input/data/code/…).
+        self.file_name = self.object_key.rsplit("/", 1)[-1]
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        return self.asset.grant_read(grantee)

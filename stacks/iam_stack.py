@@ -1,0 +1,58 @@
+"""The Iam stack: the execution roles of every SageMaker job kind (stateless, no data)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from stacks.constructs.discovery import Discovery
+from stacks.constructs.job_roles import JobRoles, JobRolesProps
+from stacks.data_stack import DataStack
+from stacks.network_stack import NetworkStack
+
+
+@dataclass(frozen=True, kw_only=True)
+class IamStackProps:
+    environment: str
+
+
+class IamStack(Stack):
+    """Exposes `training_role`, `model_role`, `notebook_role` and `orchestration_role`."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        props: IamStackProps,
+        data: DataStack,
+        network: NetworkStack,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        refs = data.refs_for(self)
+        self.job_roles_props = JobRolesProps(
+            environment=props.environment,
+            data_bucket=refs.data_bucket,
+            artifacts_bucket=refs.artifacts_bucket,
+            key=refs.key,
+            subnets=network.subnets,
+            security_group=network.security_group,
+        )
+        roles = JobRoles(self, "JobRoles", props=self.job_roles_props)
+        self.training_role: iam.IRole = roles.training_role
+        self.model_role: iam.IRole = roles.model_role
+        self.notebook_role: iam.IRole = roles.notebook_role
+        self.orchestration_role: iam.IRole = roles.orchestration_role
+
+        discovery = Discovery(self, "Discovery", environment=props.environment)
+        discovery.publish("training-role-arn", self.training_role.role_arn, "Training job role")
+        discovery.publish("model-role-arn", self.model_role.role_arn, "Model/endpoint role")
+        discovery.publish("notebook-role-arn", self.notebook_role.role_arn, "Notebook role")
+        discovery.publish(
+            "orchestration-role-arn", self.orchestration_role.role_arn, "Step Functions role"
+        )

@@ -1,0 +1,139 @@
+"""Iam stack: one role per job kind, scoped grants, no managed full-access policies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match
+
+from stacks.nag import NO_RESOURCE_LEVEL_ACTIONS, flatten_reference
+
+from .conftest import ENVIRONMENTS, STACK_IDS, Synth
+
+ROLE_PRINCIPALS = {
+    "TrainingRole": "sagemaker.amazonaws.com",
+    "ModelRole": "sagemaker.amazonaws.com",
+    "NotebookRole": "sagemaker.amazonaws.com",
+    "OrchestrationRole": "states.amazonaws.com",
+}
+
+
+def _role_id(synth: Synth, env: str, name: str) -> str:
+    roles = synth.resources(env, "Iam", "AWS::IAM::Role")
+    (logical_id,) = [k for k in roles if k.startswith(f"JobRoles{name}")]
+    return logical_id
+
+
+def _statements(synth: Synth, env: str, role: str) -> list[dict[str, Any]]:
+    role_id = _role_id(synth, env, role)
+    for policy in synth.resources(env, "Iam", "AWS::IAM::Policy").values():
+        if policy["Properties"]["Roles"] == [{"Ref": role_id}]:
+            return policy["Properties"]["PolicyDocument"]["Statement"]  # type: ignore[no-any-return]
+    raise AssertionError(f"no policy for {role}")
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    actions = statement["Action"]
+    return actions if isinstance(actions, list) else [actions]
+
+
+def _resources(statement: dict[str, Any]) -> list[str]:
+    resources = statement["Resource"]
+    resources = resources if isinstance(resources, list) else [resources]
+    return [flatten_reference(r) for r in resources]
+
+
+@pytest.mark.parametrize(("role", "principal"), ROLE_PRINCIPALS.items())
+def test_one_role_per_job_kind(synth: Synth, role: str, principal: str) -> None:
+    role_props = synth.resources("dev", "Iam", "AWS::IAM::Role")[_role_id(synth, "dev", role)]
+    statement = role_props["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement == [
+        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": principal}}
+    ]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_no_managed_policies_and_no_physical_role_names(synth: Synth, env: str) -> None:
+    for stack_id in STACK_IDS:
+        for role in synth.resources(env, stack_id, "AWS::IAM::Role").values():
+            arns = str(role["Properties"].get("ManagedPolicyArns", []))
+            assert "AmazonSageMakerFullAccess" not in arns
+            if stack_id != "Network":  # the default-SG custom resource uses Lambda's basic role
+                assert "ManagedPolicyArns" not in role["Properties"]
+            assert "RoleName" not in role["Properties"]
+
+
+@pytest.mark.parametrize("role", ROLE_PRINCIPALS)
+def test_star_resources_only_for_actions_without_resource_types(synth: Synth, role: str) -> None:
+    for statement in _statements(synth, "dev", role):
+        if "*" in _resources(statement):
+            assert set(_actions(statement)) <= NO_RESOURCE_LEVEL_ACTIONS, statement
+
+
+def test_training_role_reads_data_and_writes_only_its_prefix(synth: Synth) -> None:
+    statements = _statements(synth, "dev", "TrainingRole")
+    writes = [s for s in statements if "s3:PutObject" in _actions(s)]
+    objects = {r for s in writes for r in _resources(s) if "/" in r}
+    assert objects == {"sagestack-dev-artifacts-bucket-arn/training/*"}
+    reads = [s for s in statements if "s3:GetObject*" in _actions(s)]
+    read_resources = {r for s in reads for r in _resources(s)}
+    assert read_resources == {
+        "sagestack-dev-data-bucket-arn",
+        "sagestack-dev-data-bucket-arn/*",
+        "sagestack-dev-artifacts-bucket-arn",
+        "sagestack-dev-artifacts-bucket-arn/*",
+    }
+
+
+def test_model_role_writes_only_capture_and_transform_prefixes(synth: Synth) -> None:
+    writes = [s for s in _statements(synth, "dev", "ModelRole") if "s3:PutObject" in _actions(s)]
+    assert sorted(r for s in writes for r in _resources(s) if "/" in r) == [
+        "sagestack-dev-artifacts-bucket-arn/batch-transform/*",
+        "sagestack-dev-artifacts-bucket-arn/data-capture/*",
+    ]
+
+
+@pytest.mark.parametrize("role", ["TrainingRole", "ModelRole"])
+def test_job_roles_pull_only_the_xgboost_repository(synth: Synth, role: str) -> None:
+    pulls = [s for s in _statements(synth, "dev", role) if "ecr:BatchGetImage" in _actions(s)]
+    (resource,) = [r for s in pulls for r in _resources(s)]
+    assert resource.endswith(":repository/sagemaker-xgboost")
+    mapping = synth.template_json("dev", "Iam")["Mappings"]["XgboostImageRegistry"]
+    assert mapping["us-east-1"] == {"account": "683313688378"}
+
+
+def test_kms_grants_are_limited_to_aws_resources(synth: Synth) -> None:
+    grants = [s for s in _statements(synth, "dev", "TrainingRole") if "kms:CreateGrant" in _actions(s)]
+    assert grants and all(
+        s["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}} for s in grants
+    )
+
+
+@pytest.mark.parametrize(("role", "passes"), [("NotebookRole", 2), ("OrchestrationRole", 1)])
+def test_pass_role_only_to_sagemaker(synth: Synth, role: str, passes: int) -> None:
+    (statement,) = [s for s in _statements(synth, "dev", role) if "iam:PassRole" in _actions(s)]
+    assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+    assert len(_resources(statement)) == passes
+    assert all("*" not in r for r in _resources(statement))
+
+
+def test_orchestration_role_runs_training_jobs_synchronously(synth: Synth) -> None:
+    statements = _statements(synth, "dev", "OrchestrationRole")
+    actions = {a for s in statements for a in _actions(s)}
+    assert {"sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "events:PutRule"} <= actions
+    assert not any(a.startswith("s3:") for a in actions)
+
+
+def test_notebook_reads_only_its_environment_parameters(synth: Synth) -> None:
+    statements = _statements(synth, "dev", "NotebookRole")
+    (ssm,) = [s for s in statements if "ssm:GetParametersByPath" in _actions(s)]
+    assert [r.split(":parameter/")[1] for r in _resources(ssm)] == ["sagestack/dev", "sagestack/dev/*"]
+
+
+@pytest.mark.parametrize("name", ["training", "model", "notebook", "orchestration"])
+def test_role_arns_are_discoverable(synth: Synth, name: str) -> None:
+    synth.template("dev", "Iam").has_resource_properties(
+        "AWS::SSM::Parameter",
+        {"Name": f"/sagestack/dev/{name}-role-arn", "Value": {"Fn::GetAtt": [Match.any_value(), "Arn"]}},
+    )

@@ -1,0 +1,294 @@
+"""ML construct tests: each construct in a bare Stack beside test doubles of the foundation,
+synthesized once per session with the three cdk-nag packs as validation plugins."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+# jsii starts Node on the first aws_cdk import: prefer the pinned Node 24 and keep it quiet.
+_node_bin = ROOT / "node_modules" / ".bin"
+if _node_bin.is_dir() and str(_node_bin) not in os.environ.get("PATH", ""):
+    os.environ["PATH"] = f"{_node_bin}{os.pathsep}{os.environ.get('PATH', '')}"
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from aws_cdk import Acknowledgment, App, Environment, RemovalPolicy, Stack, Validations  # noqa: E402
+from aws_cdk import aws_ec2 as ec2  # noqa: E402
+from aws_cdk import aws_iam as iam  # noqa: E402
+from aws_cdk import aws_kms as kms  # noqa: E402
+from aws_cdk import aws_s3 as s3  # noqa: E402
+from aws_cdk.assertions import Template  # noqa: E402
+from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks  # noqa: E402
+
+from stacks.constructs.endpoint import (  # noqa: E402
+    EndpointProps,
+    ServingEndpoint,
+    TrafficShifting,
+    VariantKind,
+)
+from stacks.constructs.training_job import (  # noqa: E402
+    HyperparameterRange,
+    MetricDirection,
+    S3Distribution,
+    TrainingJob,
+    TrainingJobProps,
+    TrainingMode,
+    TuningProps,
+)
+
+EU = Environment(account="123456789012", region="eu-west-1")
+MODEL_PACKAGE_ARN = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/sagestack-models/3"
+
+# The foundation's own tests check its stacks; here they are doubles, so their findings are
+# acknowledged wholesale on the double's stack.
+_DOUBLE_FINDINGS = [
+    "AwsSolutions-VPC7",
+    "AwsSolutions-S1",
+    "AwsSolutions-S10",
+    "AwsSolutions-IAM4",
+    *(
+        f"{pack}-{rule}"
+        for pack in ("NIST.800.53.R5", "HIPAA.Security")
+        for rule in (
+            "VPCDefaultSecurityGroupClosed",
+            "VPCFlowLogsEnabled",
+            "S3BucketLoggingEnabled",
+            "S3BucketPublicReadProhibited",
+            "S3BucketPublicWriteProhibited",
+            "S3BucketReplicationEnabled",
+            "S3BucketSSLRequestsOnly",
+            "S3BucketVersioningEnabled",
+            "IAMNoInlinePolicy",
+        )
+    ),
+]
+
+
+@dataclass
+class Foundation:
+    stack: Stack
+    key: kms.Key
+    data_bucket: s3.Bucket
+    artifacts_bucket: s3.Bucket
+    vpc: ec2.Vpc
+    security_group: ec2.SecurityGroup
+    training_role: iam.Role
+    model_role: iam.Role
+
+
+def _foundation(app: App, stack_id: str, env: Environment | None) -> Foundation:
+    stack = Stack(app, stack_id, env=env)
+    key = kms.Key(stack, "Key", enable_key_rotation=True, removal_policy=RemovalPolicy.DESTROY)
+
+    def bucket(construct_id: str) -> s3.Bucket:
+        return s3.Bucket(
+            stack,
+            construct_id,
+            encryption_key=key,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+
+    vpc = ec2.Vpc(
+        stack,
+        "Vpc",
+        max_azs=2,
+        nat_gateways=0,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        ],
+    )
+    sg = ec2.SecurityGroup(stack, "JobsSecurityGroup", vpc=vpc, allow_all_outbound=False)
+    principal = iam.ServicePrincipal("sagemaker.amazonaws.com")
+    for finding in _DOUBLE_FINDINGS:
+        Validations.of(stack).acknowledge(
+            Acknowledgment(id=finding, reason="Test double of the foundation's stacks.")
+        )
+    return Foundation(
+        stack=stack,
+        key=key,
+        data_bucket=bucket("DataBucket"),
+        artifacts_bucket=bucket("ArtifactsBucket"),
+        vpc=vpc,
+        security_group=sg,
+        training_role=iam.Role(stack, "TrainingRole", assumed_by=principal),
+        model_role=iam.Role(stack, "ModelRole", assumed_by=principal),
+    )
+
+
+def _training_props(f: Foundation, **overrides: Any) -> TrainingJobProps:
+    values: dict[str, Any] = dict(
+        data_bucket=f.data_bucket,
+        artifacts_bucket=f.artifacts_bucket,
+        encryption_key=f.key,
+        training_role=f.training_role,
+        subnets=f.vpc.isolated_subnets,
+        security_groups=[f.security_group],
+        model_package_group_name="sagestack-models",
+        quality_gate_threshold=0.75,
+        source_dir=FIXTURES / "training",
+        hyperparameters={"num_round": "100", "objective": "binary:logistic", "eval_metric": "auc"},
+    )
+    values.update(overrides)
+    return TrainingJobProps(**values)
+
+
+def _endpoint_props(f: Foundation, **overrides: Any) -> EndpointProps:
+    values: dict[str, Any] = dict(
+        artifacts_bucket=f.artifacts_bucket,
+        data_bucket=f.data_bucket,
+        encryption_key=f.key,
+        model_role=f.model_role,
+        subnets=f.vpc.isolated_subnets,
+        security_groups=[f.security_group],
+        source_dir=FIXTURES / "inference",
+    )
+    values.update(overrides)
+    return EndpointProps(**values)
+
+
+@dataclass
+class Synthesized:
+    app: App
+    constructs: dict[str, Any]
+    templates: dict[str, dict[str, Any]]
+    template_files: dict[str, Path]
+
+    def template(self, stack_id: str) -> Template:
+        return Template.from_json(self.templates[stack_id])
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    app = App(outdir=str(outdir))
+    eu = _foundation(app, "FoundationEu", EU)
+    agnostic = _foundation(app, "FoundationAgnostic", None)
+
+    constructs: dict[str, Any] = {}
+    script = Stack(app, "TrainingScript", env=EU)
+    constructs["TrainingScript"] = TrainingJob(
+        script,
+        "Training",
+        props=_training_props(
+            eu,
+            instance_count=2,
+            train_distribution=S3Distribution.SHARDED_BY_S3_KEY,
+            schedule_expression="rate(7 days)",
+            trigger_on_new_training_data=True,
+            new_training_data_key_suffix="_SUCCESS",
+        ),
+    )
+    tuned = Stack(app, "TrainingTuned")
+    constructs["TrainingTuned"] = TrainingJob(
+        tuned,
+        "Training",
+        props=_training_props(
+            agnostic,
+            mode=TrainingMode.ALGORITHM,
+            source_dir=None,
+            hyperparameters={"num_round": "100", "objective": "reg:squarederror"},
+            eval_metric="rmse",
+            quality_gate_threshold=2.5,
+            quality_gate_direction=MetricDirection.MINIMIZE,
+            use_spot_instances=False,
+            model_package_group_name="sagestack-regression",
+            tuning=TuningProps(
+                ranges=[
+                    HyperparameterRange(name="eta", min_value=0.01, max_value=0.3),
+                    HyperparameterRange(name="max_depth", min_value=3, max_value=10, integer=True),
+                ],
+                max_training_jobs=6,
+                max_parallel_training_jobs=2,
+            ),
+        ),
+    )
+    serving = Stack(app, "Serving", env=EU)
+    constructs["Serving"] = ServingEndpoint(
+        serving,
+        "Endpoint",
+        props=_endpoint_props(eu, model_package_arn=MODEL_PACKAGE_ARN, max_instance_count=4),
+    )
+    serverless = Stack(app, "ServingServerless")
+    constructs["ServingServerless"] = ServingEndpoint(
+        serverless,
+        "Endpoint",
+        props=_endpoint_props(
+            agnostic,
+            model_data_url="s3://example-artifacts/models/job-1/output/model.tar.gz",
+            variant_kind=VariantKind.SERVERLESS,
+            traffic_shifting=TrafficShifting.LINEAR,
+        ),
+    )
+
+    # Violations make synth raise: a passing fixture means every finding was acknowledged.
+    Validations.of(app).add_plugins(
+        AwsSolutionsChecks(app), NIST80053R5Checks(app), HIPAASecurityChecks(app)
+    )
+    assembly = app.synth()
+    templates, files = {}, {}
+    for stack_id in ("TrainingScript", "TrainingTuned", "Serving", "ServingServerless",
+                     "FoundationEu", "FoundationAgnostic"):
+        artifact = assembly.get_stack_by_name(stack_id)
+        templates[stack_id] = artifact.template
+        files[stack_id] = Path(artifact.template_full_path)
+    return Synthesized(app=app, constructs=constructs, templates=templates, template_files=files)
+
+
+_TOKEN_RE = re.compile(r"<<(\d+)>>")
+
+
+def definition_of(template: dict[str, Any], logical_id_prefix: str = "") -> dict[str, Any]:
+    """The state machine's ASL as JSON, with each CloudFormation intrinsic inside the
+    DefinitionString replaced by a readable placeholder such as ``${Ref:Bucket}``."""
+    machines = [
+        (lid, r)
+        for lid, r in template["Resources"].items()
+        if r["Type"] == "AWS::StepFunctions::StateMachine" and lid.startswith(logical_id_prefix)
+    ]
+    assert len(machines) == 1, [lid for lid, _ in machines]
+    definition = machines[0][1]["Properties"]["DefinitionString"]
+    if isinstance(definition, str):
+        return json.loads(definition)
+    parts = definition["Fn::Join"][1]
+    text = "".join(part if isinstance(part, str) else _placeholder(part) for part in parts)
+    return json.loads(text)
+
+
+def _placeholder(intrinsic: dict[str, Any]) -> str:
+    (fn, arg), = intrinsic.items()
+    if fn == "Ref":
+        return f"${{Ref:{arg}}}"
+    if fn == "Fn::GetAtt":
+        return f"${{GetAtt:{arg[0]}.{arg[1]}}}"
+    if fn == "Fn::ImportValue":
+        return f"${{Import:{arg}}}"
+    if fn == "Fn::FindInMap":
+        return f"${{FindInMap:{arg[0]}}}"
+    return "${" + fn + "}"
+
+
+def resources_of(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {
+        lid: r for lid, r in template["Resources"].items() if r["Type"] == resource_type
+    }
+
+
+__all__ = [
+    "EU",
+    "FIXTURES",
+    "MODEL_PACKAGE_ARN",
+    "Foundation",
+    "Synthesized",
+    "definition_of",
+    "resources_of",
+]

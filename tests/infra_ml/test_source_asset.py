@@ -1,0 +1,99 @@
+"""Deterministic .tar.gz assets: same inputs, byte-identical archive and template."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import struct
+import tarfile
+from pathlib import Path
+
+import pytest
+from aws_cdk import App, CfnOutput, Stack
+
+from stacks.constructs.source_asset import (
+    FIXED_MTIME,
+    SourceAsset,
+    SourceAssetProps,
+    build_tarball,
+    write_tarball,
+)
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    root = tmp_path / "training"
+    (root / "pkg" / "__pycache__").mkdir(parents=True)
+    (root / "train.py").write_text("print('train')\n")
+    (root / "pkg" / "util.py").write_text("X = 1\n")
+    (root / "pkg" / "__pycache__" / "util.cpython-311.pyc").write_bytes(b"\0compiled")
+    (root / "stale.pyc").write_bytes(b"\0")
+    (root / ".DS_Store").write_bytes(b"\0")
+    (root / ".hidden").mkdir()
+    (root / ".hidden" / "secret.txt").write_text("no")
+    return root
+
+
+def test_archive_is_byte_identical_across_builds_and_mtimes(source: Path) -> None:
+    first = build_tarball(source)
+    for path in source.rglob("*"):
+        path.touch()  # new mtimes must not matter
+    assert build_tarball(source) == first
+
+
+def test_archive_entries_are_sorted_normalized_and_filtered(source: Path) -> None:
+    data = build_tarball(source)
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        members = tar.getmembers()
+        assert [m.name for m in members] == ["pkg/util.py", "train.py"]
+        for m in members:
+            assert (m.mtime, m.uid, m.gid, m.uname, m.gname, m.mode) == (
+                FIXED_MTIME, 0, 0, "", "", 0o644,
+            )
+            assert m.isreg()
+        assert tar.extractfile("train.py").read() == b"print('train')\n"  # type: ignore[union-attr]
+    # gzip header: no file name flag, fixed mtime (RFC 1952: FLG at byte 3, MTIME at 4..8).
+    assert data[3] & 0x08 == 0
+    assert struct.unpack("<I", data[4:8])[0] == FIXED_MTIME
+    assert gzip.decompress(data)
+
+
+def test_content_change_changes_the_archive(source: Path) -> None:
+    before = build_tarball(source)
+    (source / "train.py").write_text("print('changed')\n")
+    assert build_tarball(source) != before
+
+
+def test_written_archive_is_keyed_by_content_hash(source: Path, tmp_path: Path) -> None:
+    path = write_tarball(source, tmp_path / "build")
+    assert path.name == "training.tar.gz"
+    assert path.parent.name == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert write_tarball(source, tmp_path / "build") == path
+
+
+def _synth(source: Path, build_dir: Path, outdir: Path) -> tuple[str, bytes]:
+    app = App(outdir=str(outdir))
+    stack = Stack(app, "S")
+    asset = SourceAsset(stack, "Code", props=SourceAssetProps(source_dir=source, build_dir=build_dir))
+    CfnOutput(stack, "Uri", value=asset.s3_uri)
+    assembly = app.synth()
+    template = json.dumps(assembly.get_stack_by_name("S").template, sort_keys=True)
+    staged = next(Path(assembly.directory).glob("asset.*"))
+    return template, staged.read_bytes()
+
+
+def test_same_inputs_give_identical_template_and_asset(source: Path, tmp_path: Path) -> None:
+    first = _synth(source, tmp_path / "b1", tmp_path / "o1")
+    second = _synth(source, tmp_path / "b2", tmp_path / "o2")
+    assert first == second
+    assert first[1] == build_tarball(source)
+
+
+def test_fails_on_missing_or_empty_directory(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="source_dir must be an existing directory"):
+        build_tarball(tmp_path / "nope")
+    (tmp_path / "empty" / "__pycache__").mkdir(parents=True)
+    with pytest.raises(ValueError, match="contains no files to package"):
+        build_tarball(tmp_path / "empty")

@@ -1,0 +1,116 @@
+"""The ``sagestack`` CLI through Typer's CliRunner."""
+
+from __future__ import annotations
+
+import tarfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sagestack.cli import app
+from sagestack.serving.endpoint import LocalEndpoint
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # .sagestack/ state goes under the test's tmp dir
+
+
+def test_train_local(tmp_path: Path, train_code: Path, train_data: Path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "train", "--local", "--train", str(train_data),
+            "--validation", f"file://{train_data / 'part-1.csv'}",
+            "--hp", "num_round=3", "--hp", "eta=0.1", "--content-type", "text/csv",
+            "--source-dir", str(train_code), "--job-name", "cli-job", "--launch", "legacy",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Completed" in result.output and "validation:auc" in result.output
+    archive = tmp_path / ".sagestack/artifacts/cli-job/output/model.tar.gz"
+    with tarfile.open(archive) as tar:
+        assert tar.getnames() == ["xgboost-model"]
+
+
+def test_train_failure_exits_non_zero_with_the_message(train_code: Path, train_data: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["train", "--local", "--train", str(train_data), "--hp", "fail=message",
+         "--source-dir", str(train_code)],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "Missing required channel: train has no CSV files" in result.output
+
+
+def test_train_requires_local_and_a_channel(train_data: Path) -> None:
+    assert runner.invoke(app, ["train", "--train", str(train_data)]).exit_code == 2
+    result = runner.invoke(app, ["train", "--local"])
+    assert result.exit_code == 2 and "--train" in result.output
+
+
+def test_invoke_a_file_and_stdin(endpoint: LocalEndpoint, tmp_path: Path) -> None:
+    body = tmp_path / "rows.csv"
+    body.write_text("1,2")
+    result = runner.invoke(
+        app, ["invoke", "--url", endpoint.url, "--accept", "text/csv", str(body)]
+    )
+    assert result.exit_code == 0
+    assert result.stdout == "w1|str|text/csv|text/csv|3"
+    result = runner.invoke(app, ["invoke", "--endpoint-url", endpoint.url, "-"], input="1,2,3")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("w1|str|text/csv|")
+
+
+def test_invoke_error_exits_non_zero_with_the_message(endpoint: LocalEndpoint) -> None:
+    result = runner.invoke(app, ["invoke", "--url", endpoint.url, "-"], input="415")
+    assert result.exit_code == 1
+    assert "HTTP 415" in result.output and "unsupported here" in result.output
+    result = runner.invoke(app, ["invoke", "--endpoint-url", endpoint.url, "-"], input="boom")
+    assert result.exit_code == 1
+    assert "HTTP 500" in result.output and "boom from transform_fn" in result.output
+
+
+def test_serve_reports_a_corrupt_archive(tmp_path: Path, inference_code: Path) -> None:
+    bad = tmp_path / "model.tar.gz"
+    bad.write_text("corrupt")
+    result = runner.invoke(
+        app, ["serve", "--local", str(bad), "--code-dir", str(inference_code), "--port", "0"]
+    )
+    assert result.exit_code == 1
+    assert "Cannot start the endpoint" in result.output
+    assert "cannot read model archive" in result.output
+
+
+def test_serve_until_ctrl_c(model_tar: Path, inference_code: Path) -> None:
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    import requests
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sagestack.cli", "serve", "--local", str(model_tar),
+         "--code-dir", str(inference_code), "--port", "0", "--workers", "1"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=os.environ | {"COLUMNS": "200"},
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+", line)
+        assert url, line
+        assert requests.get(f"{url.group(0)}/ping", timeout=5).status_code == 200
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0
+    assert "Stopped." in output
