@@ -262,8 +262,8 @@ def decode_csv(body: Any, num_features: int) -> np.ndarray:
 def _rows_from_json(rows: Any, num_features: int, where: str) -> np.ndarray:
     if not isinstance(rows, list) or not rows:
         raise RequestError(400, f"{where} must be a non-empty list of rows")
-    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in rows):
-        rows = [rows]  # one flat row
+    if all(v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in rows):
+        rows = [rows]  # one flat row (null = missing value)
     try:
         array = np.asarray(rows, dtype=np.float32)
         if array.ndim == 2 and array.shape[1] == num_features:

@@ -15,6 +15,14 @@ from stacks.stage import SageStackStage
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CDK_JSON = REPO_ROOT / "cdk.json"
 
+# Construct metadata would otherwise record stack traces that contain the jsii kernel's random
+# temp directory, so two synths of the same code would differ. (The CLI reserves `aws:` keys in
+# cdk.json, hence here.)
+DETERMINISTIC_SYNTH_CONTEXT = {
+    "aws:cdk:disable-stack-trace": True,
+    "aws:cdk:disable-creation-stack-traces": True,
+}
+
 
 def read_cdk_json_context(path: Path = CDK_JSON) -> dict[str, Any]:
     """The `context` of cdk.json: feature flags and SageStack settings.
@@ -28,7 +36,8 @@ def read_cdk_json_context(path: Path = CDK_JSON) -> dict[str, Any]:
 
 def create_app(*, context: Mapping[str, Any], outdir: str | None = None) -> App:
     """An App whose context is cdk.json's; CLI context (`-c`, cdk.context.json) overrides it."""
-    return App(context=dict(context), outdir=outdir, analytics_reporting=False)
+    merged = {**DETERMINISTIC_SYNTH_CONTEXT, **context}
+    return App(context=merged, outdir=outdir, analytics_reporting=False)
 
 
 def config_of(app: App) -> AppConfig:

@@ -30,7 +30,7 @@ _ML_INSTANCE_TYPE = re.compile(r"^ml\.[a-z][a-z0-9-]*\.[a-z0-9]+$")
 
 
 class ConfigError(ValueError):
-    """A cdk.json setting is missing or invalid; the message names the key, value and what is allowed."""
+    """A cdk.json setting is missing or invalid; the message says key, value and what is allowed."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,7 +146,7 @@ class _Section:
         self._read.append(key)
         return self._raw.get(key)
 
-    def keys(self) -> Iterator[str]:
+    def each_key(self) -> Iterator[str]:
         """Every key, for sections whose keys are data (environment names, tag keys)."""
         for key in self._raw:
             self._read.append(key)
@@ -174,7 +174,9 @@ def _check(condition: bool, path: str, value: Any, allowed: str) -> None:
 
 def _int_at_least(section: _Section, key: str, minimum: int, unit: str) -> int:
     value = section.value(key, int, f"an integer >= {minimum} ({unit})")
-    _check(value >= minimum, section.key_path(key), value, f"must be an integer >= {minimum} ({unit})")
+    _check(
+        value >= minimum, section.key_path(key), value, f"must be an integer >= {minimum} ({unit})"
+    )
     return value
 
 
@@ -230,7 +232,9 @@ def _dev_box(section: _Section) -> DevBoxConfig:
 
 def _network(section: _Section, *, pinned: bool) -> NetworkConfig:
     cidr = section.value("vpc_cidr", str, "an IPv4 CIDR block such as '10.0.0.0/16'")
-    cidr_allowed = "must be a private IPv4 CIDR block with a prefix of /16 to /24, e.g. '10.0.0.0/16'"
+    cidr_allowed = (
+        "must be a private IPv4 CIDR block with a prefix of /16 to /24, e.g. '10.0.0.0/16'"
+    )
     try:
         network = ipaddress.IPv4Network(cidr, strict=True)
     except ValueError:
@@ -247,13 +251,19 @@ def _network(section: _Section, *, pinned: bool) -> NetworkConfig:
     zones_path = section.key_path("availability_zones")
     if zones_raw is not None:
         _check(
-            isinstance(zones_raw, list) and all(isinstance(z, str) and _AZ.match(z) for z in zones_raw),
+            isinstance(zones_raw, list)
+            and all(isinstance(z, str) and _AZ.match(z) for z in zones_raw),
             zones_path,
             zones_raw,
             "must be a list of AZ names such as ['eu-west-1a', 'eu-west-1b']",
         )
         zones = tuple(zones_raw)
-        _check(len(zones) >= max_azs, zones_path, zones_raw, f"must list at least max_azs={max_azs} zones")
+        _check(
+            len(zones) >= max_azs,
+            zones_path,
+            zones_raw,
+            f"must list at least max_azs={max_azs} zones",
+        )
     elif pinned:
         raise ConfigError(
             f"{zones_path} is missing; required when account and region are set, "
@@ -273,7 +283,7 @@ def _network(section: _Section, *, pinned: bool) -> NetworkConfig:
 
 def _tags(section: _Section) -> Mapping[str, str]:
     tags = {}
-    for key in section.keys():
+    for key in section.each_key():
         value = section.optional(key)
         path = section.key_path(key)
         _check(
@@ -298,16 +308,24 @@ def _optional_str(
     value = section.optional(key)
     if value is None:
         return None
-    _check(isinstance(value, str) and bool(pattern.match(value)), section.key_path(key), value, describe)
+    _check(
+        isinstance(value, str) and bool(pattern.match(value)),
+        section.key_path(key),
+        value,
+        describe,
+    )
     return str(value)
 
 
 def _environment(name: str, section: _Section) -> EnvironmentConfig:
     account = _optional_str(section, "account", _ACCOUNT, "must be a 12-digit account id or null")
-    region = _optional_str(section, "region", _REGION, "must be a region name such as 'eu-west-1' or null")
+    region = _optional_str(
+        section, "region", _REGION, "must be a region name such as 'eu-west-1' or null"
+    )
     if (account is None) != (region is None):
         raise ConfigError(
-            f"{section.key_path('account')} = {account!r}, {section.key_path('region')} = {region!r}: "
+            f"{section.key_path('account')} = {account!r}, "
+            f"{section.key_path('region')} = {region!r}: "
             "set both (a pinned environment) or neither (environment-agnostic)"
         )
     retention = section.value("log_retention_days", int, "a number of days")
@@ -342,7 +360,7 @@ def parse_environments(raw: Any) -> tuple[EnvironmentConfig, ...]:
     root = _Section(raw, CONTEXT_KEY)
     environments = root.section("environments")
     parsed = []
-    for name in list(environments.keys()):
+    for name in list(environments.each_key()):
         _check(
             isinstance(name, str) and bool(_ENV_NAME.match(name)),
             environments.key_path(str(name)),
@@ -371,7 +389,7 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
     names = [env.name for env in environments]
     if selected not in names:
         raise ConfigError(
-            f"{SELECT_ENV_KEY} = {selected!r}: unknown environment; choose one of {', '.join(names)} "
-            "(or omit -c env=... to synthesize all)"
+            f"{SELECT_ENV_KEY} = {selected!r}: unknown environment; "
+            f"choose one of {', '.join(names)} (or omit -c env=... to synthesize all)"
         )
     return AppConfig(environments=tuple(env for env in environments if env.name == selected))

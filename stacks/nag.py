@@ -18,9 +18,9 @@ NAG_PACKS = ("AwsSolutions", "NIST.800.53.R5", "HIPAA.Security")
 def add_nag_packs(stage: Stage) -> None:
     """Registers the three packs as validation plugins of `stage`.
 
-    Plugins on the App do not see staged stacks, so every Stage adds its own. cdk-nag 3 walks the
-    tree from the app root whatever Stage registered it; `_stage_scoped` narrows each pack to its
-    Stage so a finding is reported once, by the Stage that owns the resource.
+    Every Stage adds its own packs, so the checks travel with the unit that is deployed. cdk-nag 3
+    walks the tree from the app root whatever Stage registered it; `_stage_scoped` narrows each
+    pack to its Stage so a finding is reported once, by the Stage that owns the resource.
     """
     packs: list[NagPack] = [
         _stage_scoped(AwsSolutionsChecks, stage),
@@ -47,7 +47,9 @@ def acknowledge(construct: IConstruct, finding_id: str, reason: str) -> None:
     """
     pack = next((p for p in NAG_PACKS if finding_id.startswith(f"{p}-")), None)
     if pack is None:
-        raise ValueError(f"finding {finding_id!r} does not start with one of {', '.join(NAG_PACKS)}")
+        raise ValueError(
+            f"finding {finding_id!r} does not start with one of {', '.join(NAG_PACKS)}"
+        )
     qualified = f"{pack}::{finding_id}"
     Validations.of(construct).acknowledge(Acknowledgment(id=qualified, reason=reason))
 
@@ -80,7 +82,7 @@ def flatten_reference(value: Any) -> str:
     if isinstance(value, str):
         return value.replace("${", "<").replace("}", ">")
     if isinstance(value, dict) and len(value) == 1:
-        (function, argument), = value.items()
+        ((function, argument),) = value.items()
         if function == "Fn::Join":
             delimiter, parts = argument
             return str(delimiter).join(flatten_reference(part) for part in parts)
@@ -124,7 +126,9 @@ def acknowledge_wildcards(
             if finding == "Resource::*":
                 star_actions.update(actions)
                 continue
-            reason = next((why for pattern, why in evidence if re.fullmatch(pattern, finding)), None)
+            reason = next(
+                (why for pattern, why in evidence if re.fullmatch(pattern, finding)), None
+            )
             if reason is None:
                 raise ValueError(f"{policy.node.path}: no evidence for wildcard {finding!r}")
             findings[finding] = reason

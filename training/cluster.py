@@ -50,7 +50,7 @@ def collective_context(
             n_workers=len(ordered), host_ip=master_ip, port=port, sortby="task", timeout=timeout_s
         )
         tracker.start()
-    args = {
+    args: dict[str, str | int] = {
         "dmlc_tracker_uri": master_ip,
         "dmlc_tracker_port": port,
         "dmlc_task_id": str(rank),

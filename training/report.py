@@ -35,11 +35,8 @@ def roc_curve(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.nd
         return np.array([0.0, 1.0]), np.array([0.0, 1.0]), float("nan")
     tpr = np.concatenate([[0.0], tps / positives])
     fpr = np.concatenate([[0.0], fps / negatives])
-    return (
-        fpr,
-        tpr,
-        float(np.trapezoid(tpr, fpr) if hasattr(np, "trapezoid") else np.trapz(tpr, fpr)),
-    )
+    # Trapezoid rule written out: numpy 2 renamed np.trapz, and containers pin either major.
+    return fpr, tpr, float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
 
 
 def pr_curve(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -143,12 +140,11 @@ def _plots(
         save(fig, "pr_curve.png")
     elif not objective.startswith(("multi:", "binary:", "rank:")) and predictions.ndim == 1:
         residuals = labels - predictions
+        pick = np.arange(residuals.size)
         if residuals.size > MAX_SCATTER_POINTS:
             pick = np.random.default_rng(0).choice(
                 residuals.size, MAX_SCATTER_POINTS, replace=False
             )
-        else:
-            pick = slice(None)
         fig, (left, right) = figure(10, 4, 2)
         left.scatter(predictions[pick], residuals[pick], s=4, alpha=0.5)
         left.axhline(0, color="grey", linestyle="--")
@@ -185,7 +181,10 @@ def write_report(
     final_metrics are the eval_metric values XGBoost printed at the kept iteration.
     """
     os.makedirs(directory, exist_ok=True)
-    importance = {k: float(v) for k, v in booster.get_score(importance_type="gain").items()}
+    importance = {
+        k: float(v if isinstance(v, float) else sum(v))
+        for k, v in booster.get_score(importance_type="gain").items()
+    }
     plots = _plots(directory, objective, labels, predictions, importance, log)
     report = {
         "objective": objective,

@@ -15,7 +15,7 @@ if __name__ == "__main__":
     # xgboost imports scikit-learn (1-2.5 s, ~60 MB) only for its sklearn wrappers, which this
     # script never uses; xgboost.compat falls back to stubs when the import fails. Only when run
     # as a script, so importing this module (tests, notebooks) leaves sklearn alone.
-    sys.modules.setdefault("sklearn", None)  # type: ignore[assignment]
+    sys.modules.setdefault("sklearn", None)  # type: ignore[arg-type]
 
 import contextlib
 import os
@@ -61,6 +61,21 @@ def write_failure(path: str, message: str) -> str:
     return text
 
 
+class EvaluationLog(xgb.callback.EvaluationMonitor):
+    """Prints `[i]\ttrain-m:v\tvalidation-m:v` on rank 0, with absolute round numbers.
+
+    xgboost.train() numbers rounds from 0 on every call, so after a resume from a checkpoint the
+    log would restart at [0]; the offset makes it continue where the interrupted job stopped.
+    """
+
+    def __init__(self, offset: int):
+        super().__init__(rank=0, period=1)
+        self.offset = offset
+
+    def after_iteration(self, model, epoch: int, evals_log) -> bool:  # type: ignore[override]
+        return super().after_iteration(model, epoch + self.offset, evals_log)
+
+
 def _xgboost_reason(error: Exception) -> str:
     return data_loading._xgboost_message(error)  # noqa: SLF001 - one cleaner for both modules
 
@@ -100,7 +115,7 @@ def _resume_point(env: job_env.JobEnv, rank: int) -> tuple[xgb.Booster | None, i
     if env.is_distributed:
         from xgboost import collective
 
-        found = collective.broadcast(found, 0)
+        found = collective.broadcast({"checkpoint": found}, 0)["checkpoint"]  # root: no None
     if found is None:
         return None, 0
     raw, rounds = found
@@ -142,7 +157,7 @@ def fit(env: job_env.JobEnv, config: hyperparams.TrainConfig) -> dict[str, Any]:
         remaining = config.num_round - done
         if start_booster is not None:
             log(f"Resuming from checkpoint after {done} rounds; {max(remaining, 0)} to go")
-        callbacks: list[xgb.callback.TrainingCallback] = []
+        callbacks: list[xgb.callback.TrainingCallback] = [EvaluationLog(done)]
         if env.checkpoint_dir and rank == 0:
             callbacks.append(checkpointing.SaveCheckpoint(env.checkpoint_dir))
         evals_result: dict[str, dict[str, list[float]]] = {}
@@ -156,7 +171,7 @@ def fit(env: job_env.JobEnv, config: hyperparams.TrainConfig) -> dict[str, Any]:
                 evals=evals,
                 evals_result=evals_result,
                 early_stopping_rounds=config.early_stopping_rounds,
-                verbose_eval=True,
+                verbose_eval=False,  # EvaluationLog prints instead
                 xgb_model=start_booster,
                 callbacks=callbacks,
             )
@@ -167,7 +182,7 @@ def fit(env: job_env.JobEnv, config: hyperparams.TrainConfig) -> dict[str, Any]:
 
         best_iteration = None
         if config.early_stopping_rounds and "best_iteration" in booster.attributes():
-            best_iteration = int(booster.attributes()["best_iteration"])
+            best_iteration = int(booster.attributes()["best_iteration"] or 0)
             if best_iteration + 1 < booster.num_boosted_rounds():
                 log(f"Early stopping: keeping rounds 0..{best_iteration} (best iteration)")
                 booster = booster[: best_iteration + 1]
@@ -184,7 +199,7 @@ def fit(env: job_env.JobEnv, config: hyperparams.TrainConfig) -> dict[str, Any]:
             rows = {k: int(v) for k, v in zip(rows, totals, strict=True)}
 
         summary: dict[str, Any] = {"rank": rank, "rows": rows, "saved": False}
-        sample = None
+        sample = eval_data = None
         if rank == 0:
             os.makedirs(env.model_dir, exist_ok=True)
             # UBJSON, what save_model() writes without an extension in 3.x; 1.7-3.2 all load it.

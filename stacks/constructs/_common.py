@@ -1,15 +1,12 @@
-"""Shared pieces of the ML constructs: naming, observed state machines, notifications, key access."""
+"""Shared pieces of the ML constructs: naming, observed state machines, topics, key access."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
-from typing import Any
 
 import jsii
-
-from aws_cdk import Acknowledgment, Aws, Duration, Names, RemovalPolicy, Stack, Validations
+from aws_cdk import Aws, Duration, Names, RemovalPolicy, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -17,7 +14,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
-from constructs import Construct, IValidation
+from constructs import Construct, IConstruct, IValidation
+
+from stacks.nag import acknowledge as nag_acknowledge
+from stacks.nag import flatten_reference
 
 # SageMaker job names: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$. Prefixes are lower case because
 # SageMaker lower-cases names in ARNs, and the IAM policies match `<kind>/<prefix>-*`.
@@ -73,12 +73,11 @@ def short_execution_job_name(prefix: str) -> str:
     )
 
 
-def allow_key_use_by_services(key: kms.IKey) -> None:
-    """Let CloudWatch Logs encrypt log groups, and CloudWatch alarms / EventBridge publish to
-    topics, with this key. A no-op for imported keys, whose policy must already allow it.
+def allow_logs_to_use_key(key: kms.IKey) -> None:
+    """Let CloudWatch Logs encrypt this account's log groups with ``key``.
 
-    The statements are scoped to this account's log groups and are identical wherever they
-    are added, so several constructs sharing one key add them once.
+    A no-op for imported keys, whose policy must already allow it (the foundation's data key
+    does). Identical wherever it is added, so constructs sharing a key add it once.
     """
     key_stack = Stack.of(key)
     key.add_to_resource_policy(
@@ -103,6 +102,14 @@ def allow_key_use_by_services(key: kms.IKey) -> None:
             },
         )
     )
+
+
+def allow_publishing_to_encrypted_topics(key: kms.IKey) -> None:
+    """Let CloudWatch alarms and EventBridge rules publish to SNS topics encrypted with ``key``.
+
+    Without this statement in the key policy, alarm and rule deliveries to the topic fail
+    silently. A no-op for imported keys.
+    """
     key.add_to_resource_policy(
         iam.PolicyStatement(
             sid="AllowAlarmAndEventPublishingToEncryptedTopics",
@@ -114,6 +121,24 @@ def allow_key_use_by_services(key: kms.IKey) -> None:
             resources=["*"],
         )
     )
+
+
+def notification_key(scope: Construct, construct_id: str) -> kms.Key:
+    """A small rotated key for SNS topics whose policy lets alarms and EventBridge publish.
+
+    Stacks use it when the data key is imported (its policy cannot be extended from here).
+    Messages are transient, so the key goes with the stack.
+    """
+    key = kms.Key(
+        scope,
+        construct_id,
+        description="SageStack notifications: SNS topics of alarms and failed executions",
+        enable_key_rotation=True,
+        removal_policy=RemovalPolicy.DESTROY,
+        pending_window=Duration.days(7),
+    )
+    allow_publishing_to_encrypted_topics(key)
+    return key
 
 
 def notification_topic(scope: Construct, construct_id: str, key: kms.IKey) -> sns.Topic:
@@ -187,10 +212,14 @@ def observed_state_machine(
     return state_machine
 
 
-def acknowledge(scope: Construct, findings: dict[str, str]) -> None:
-    """Acknowledge cdk-nag findings on exactly this construct, each with its evidence."""
+def acknowledge(scope: IConstruct, findings: dict[str, str]) -> None:
+    """Acknowledge cdk-nag findings on exactly this construct, each with its evidence.
+
+    Goes through the project's one acknowledgement helper (pack-qualified ids, so the finding is
+    still listed under suppressedViolations in validation-report.json with this reason).
+    """
     for finding_id, reason in findings.items():
-        Validations.of(scope).acknowledge(Acknowledgment(id=finding_id, reason=reason))
+        nag_acknowledge(scope, finding_id, reason)
 
 
 def sagemaker_arn(kind: str, name: str) -> str:
@@ -209,29 +238,6 @@ def pass_role_statement(roles: Sequence[iam.IRole]) -> iam.PolicyStatement:
         resources=[role.role_arn for role in roles],
         conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
     )
-
-
-def _flatten_cfn_reference(node: Any) -> str:
-    """cdk-nag's flattenCfnReference: how a resolved resource appears in a finding ID."""
-    if node is None:
-        return ""
-    if isinstance(node, str):
-        return node.replace("${", "<").replace("}", ">")
-    if isinstance(node, dict) and len(node) == 1:
-        (fn, arg), = node.items()
-        if fn == "Fn::Join":
-            delimiter, items = arg
-            return delimiter.join(_flatten_cfn_reference(item) for item in items)
-        if fn == "Fn::Sub":
-            return _flatten_cfn_reference(arg)
-        if fn == "Fn::GetAtt":
-            resource, attribute = arg
-            return f"<{_flatten_cfn_reference(resource)}.{_flatten_cfn_reference(attribute)}>"
-        if fn == "Fn::ImportValue":
-            return _flatten_cfn_reference(arg)
-        if fn == "Ref":
-            return f"<{_flatten_cfn_reference(arg)}>"
-    return json.dumps(node, separators=(",", ":"))
 
 
 @jsii.implements(IValidation)
@@ -256,12 +262,14 @@ class _WildcardAcknowledger:
                 continue
             resources = statement.get("Resource", [])
             for resource in resources if isinstance(resources, list) else [resources]:
-                flat = _flatten_cfn_reference(resource)
+                flat = flatten_reference(resource)
                 if "*" in flat:
                     acknowledge(self._policy, {f"AwsSolutions-IAM5[Resource::{flat}]": reason})
         return []
 
 
-def acknowledge_wildcard_resources(policy: iam.ManagedPolicy, reasons_by_sid: dict[str, str]) -> None:
+def acknowledge_wildcard_resources(
+    policy: iam.ManagedPolicy, reasons_by_sid: dict[str, str]
+) -> None:
     """Acknowledge the IAM5 wildcard-resource findings of the statements named by Sid."""
     policy.node.add_validation(_WildcardAcknowledger(policy, reasons_by_sid))

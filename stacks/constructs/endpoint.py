@@ -1,4 +1,4 @@
-"""Serving: model, endpoint config and endpoint with guarded blue/green updates, plus batch transform."""
+"""Serving: model, endpoint config and endpoint with guarded blue/green updates; batch transform."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from aws_cdk import Aws, Duration, Fn, Names, Token
 from aws_cdk import aws_applicationautoscaling as appscaling
@@ -131,79 +130,188 @@ class EndpointProps:
     """Transform job names are ``<prefix>-<32 hex>``; at most 30 characters."""
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
     """Retention of the transform state machine's execution log; default one year."""
+    model_artifacts_prefix: str = "models/"
+    """Artifacts-bucket prefix the model role may read model.tar.gz files from."""
     grant_role_access: bool = True
-    """Attach a managed policy giving the model role exactly the S3/KMS access serving and
-    batch transform need; False when the role already has it."""
+    """Grant the model role the artifacts/data/key access serving and batch transform need
+    (False when the role already has it). Read access to the code asset is granted either way."""
+    notification_key: kms.IKey | None = None
+    """Key of the alarm topic; default ``encryption_key``, whose policy must then let
+    cloudwatch.amazonaws.com and events.amazonaws.com use it (added unless the key is imported)."""
 
     def __post_init__(self) -> None:
         check = common.check
-        check((self.model_package_arn is None) != (self.model_data_url is None),
-              "model_package_arn/model_data_url", (self.model_package_arn, self.model_data_url),
-              "exactly one of a model package ARN or a model artifact S3 URI")
+        check(
+            (self.model_package_arn is None) != (self.model_data_url is None),
+            "model_package_arn/model_data_url",
+            (self.model_package_arn, self.model_data_url),
+            "exactly one of a model package ARN or a model artifact S3 URI",
+        )
         if self.model_package_arn is not None and not Token.is_unresolved(self.model_package_arn):
-            check(bool(_MODEL_PACKAGE_ARN_RE.match(self.model_package_arn)),
-                  "model_package_arn", self.model_package_arn,
-                  "arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>")
+            check(
+                bool(_MODEL_PACKAGE_ARN_RE.match(self.model_package_arn)),
+                "model_package_arn",
+                self.model_package_arn,
+                "arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>",
+            )
         if self.model_data_url is not None and not Token.is_unresolved(self.model_data_url):
-            check(self.model_data_url.startswith("s3://") and self.model_data_url.endswith(".tar.gz"),
-                  "model_data_url", self.model_data_url, "an s3://…/model.tar.gz URI")
-        check(Path(self.source_dir).is_dir(), "source_dir", str(self.source_dir),
-              "an existing directory")
-        check((Path(self.source_dir) / self.entry_point).is_file(), "entry_point",
-              self.entry_point, f"a file inside {self.source_dir}")
+            check(
+                self.model_data_url.startswith("s3://") and self.model_data_url.endswith(".tar.gz"),
+                "model_data_url",
+                self.model_data_url,
+                "an s3://…/model.tar.gz URI",
+            )
+        check(
+            Path(self.source_dir).is_dir(),
+            "source_dir",
+            str(self.source_dir),
+            "an existing directory",
+        )
+        check(
+            (Path(self.source_dir) / self.entry_point).is_file(),
+            "entry_point",
+            self.entry_point,
+            f"a file inside {self.source_dir}",
+        )
         if self.variant_kind is VariantKind.INSTANCE:
             check(len(self.subnets) > 0, "subnets", list(self.subnets), "at least one subnet")
-            check(len(self.security_groups) > 0, "security_groups", list(self.security_groups),
-                  "at least one security group")
+            check(
+                len(self.security_groups) > 0,
+                "security_groups",
+                list(self.security_groups),
+                "at least one security group",
+            )
             match = _INSTANCE_TYPE_RE.match(self.instance_type)
-            check(match is not None, "instance_type", self.instance_type,
-                  "an ml.* instance type such as 'ml.m5.large'")
+            check(
+                match is not None,
+                "instance_type",
+                self.instance_type,
+                "an ml.* instance type such as 'ml.m5.large'",
+            )
             assert match is not None
-            check(not _NVME_FAMILY_RE.match(match.group(1)), "instance_type", self.instance_type,
-                  "a type without local NVMe storage (SageMaker refuses a KMS volume key there)")
-            check(1 <= self.min_instance_count <= self.max_instance_count, "min_instance_count",
-                  self.min_instance_count,
-                  f"between 1 and max_instance_count ({self.max_instance_count})")
-            check(self.target_invocations_per_instance > 0, "target_invocations_per_instance",
-                  self.target_invocations_per_instance, "positive")
-            check(0 <= self.data_capture_sampling_percent <= 100, "data_capture_sampling_percent",
-                  self.data_capture_sampling_percent, "between 0 and 100")
+            check(
+                not _NVME_FAMILY_RE.match(match.group(1)),
+                "instance_type",
+                self.instance_type,
+                "a type without local NVMe storage (SageMaker refuses a KMS volume key there)",
+            )
+            check(
+                1 <= self.min_instance_count <= self.max_instance_count,
+                "min_instance_count",
+                self.min_instance_count,
+                f"between 1 and max_instance_count ({self.max_instance_count})",
+            )
+            check(
+                self.target_invocations_per_instance > 0,
+                "target_invocations_per_instance",
+                self.target_invocations_per_instance,
+                "positive",
+            )
+            check(
+                0 <= self.data_capture_sampling_percent <= 100,
+                "data_capture_sampling_percent",
+                self.data_capture_sampling_percent,
+                "between 0 and 100",
+            )
         else:
-            check(self.serverless_memory_mib in (1024, 2048, 3072, 4096, 5120, 6144),
-                  "serverless_memory_mib", self.serverless_memory_mib,
-                  "one of 1024, 2048, 3072, 4096, 5120, 6144")
-            check(1 <= self.serverless_max_concurrency <= 200, "serverless_max_concurrency",
-                  self.serverless_max_concurrency, "between 1 and 200")
-        check(1 <= self.canary_size_percent <= 50, "canary_size_percent",
-              self.canary_size_percent, "between 1 and 50")
-        check(1 <= self.linear_step_percent <= 50, "linear_step_percent",
-              self.linear_step_percent, "between 1 and 50")
-        check(0 <= self.traffic_wait_s <= 3600, "traffic_wait_s", self.traffic_wait_s,
-              "between 0 and 3600")
-        check(0 <= self.termination_wait_s <= 3600, "termination_wait_s",
-              self.termination_wait_s, "between 0 and 3600")
-        check(600 <= self.max_deployment_s <= 28800, "max_deployment_s", self.max_deployment_s,
-              "between 600 and 28800")
-        check(self.invocation_5xx_errors_threshold >= 1, "invocation_5xx_errors_threshold",
-              self.invocation_5xx_errors_threshold, "at least 1")
-        check(self.model_latency_p99_threshold_ms >= 1, "model_latency_p99_threshold_ms",
-              self.model_latency_p99_threshold_ms, "at least 1")
-        check(self.alarm_evaluation_periods >= 1, "alarm_evaluation_periods",
-              self.alarm_evaluation_periods, "at least 1")
-        check(self.container_log_level in (10, 20, 30, 40, 50), "container_log_level",
-              self.container_log_level, "a logging level (10, 20, 30, 40 or 50)")
-        for name in ("data_capture_prefix", "transform_input_prefix", "transform_output_prefix"):
+            check(
+                self.serverless_memory_mib in (1024, 2048, 3072, 4096, 5120, 6144),
+                "serverless_memory_mib",
+                self.serverless_memory_mib,
+                "one of 1024, 2048, 3072, 4096, 5120, 6144",
+            )
+            check(
+                1 <= self.serverless_max_concurrency <= 200,
+                "serverless_max_concurrency",
+                self.serverless_max_concurrency,
+                "between 1 and 200",
+            )
+        check(
+            1 <= self.canary_size_percent <= 50,
+            "canary_size_percent",
+            self.canary_size_percent,
+            "between 1 and 50",
+        )
+        check(
+            1 <= self.linear_step_percent <= 50,
+            "linear_step_percent",
+            self.linear_step_percent,
+            "between 1 and 50",
+        )
+        check(
+            0 <= self.traffic_wait_s <= 3600,
+            "traffic_wait_s",
+            self.traffic_wait_s,
+            "between 0 and 3600",
+        )
+        check(
+            0 <= self.termination_wait_s <= 3600,
+            "termination_wait_s",
+            self.termination_wait_s,
+            "between 0 and 3600",
+        )
+        check(
+            600 <= self.max_deployment_s <= 28800,
+            "max_deployment_s",
+            self.max_deployment_s,
+            "between 600 and 28800",
+        )
+        check(
+            self.invocation_5xx_errors_threshold >= 1,
+            "invocation_5xx_errors_threshold",
+            self.invocation_5xx_errors_threshold,
+            "at least 1",
+        )
+        check(
+            self.model_latency_p99_threshold_ms >= 1,
+            "model_latency_p99_threshold_ms",
+            self.model_latency_p99_threshold_ms,
+            "at least 1",
+        )
+        check(
+            self.alarm_evaluation_periods >= 1,
+            "alarm_evaluation_periods",
+            self.alarm_evaluation_periods,
+            "at least 1",
+        )
+        check(
+            self.container_log_level in (10, 20, 30, 40, 50),
+            "container_log_level",
+            self.container_log_level,
+            "a logging level (10, 20, 30, 40 or 50)",
+        )
+        for name in (
+            "data_capture_prefix",
+            "transform_input_prefix",
+            "transform_output_prefix",
+            "model_artifacts_prefix",
+        ):
             common.check_s3_prefix(name, getattr(self, name))
-        check(bool(_INSTANCE_TYPE_RE.match(self.transform_instance_type)),
-              "transform_instance_type", self.transform_instance_type, "an ml.* instance type")
-        check(1 <= self.transform_instance_count <= 100, "transform_instance_count",
-              self.transform_instance_count, "between 1 and 100")
-        check(1 <= self.transform_max_payload_mib <= 100, "transform_max_payload_mib",
-              self.transform_max_payload_mib, "between 1 and 100")
-        check(self.transform_max_concurrent * self.transform_max_payload_mib <= 100,
-              "transform_max_concurrent", self.transform_max_concurrent,
-              f"at most {100 // self.transform_max_payload_mib} with "
-              f"transform_max_payload_mib={self.transform_max_payload_mib}")
+        check(
+            bool(_INSTANCE_TYPE_RE.match(self.transform_instance_type)),
+            "transform_instance_type",
+            self.transform_instance_type,
+            "an ml.* instance type",
+        )
+        check(
+            1 <= self.transform_instance_count <= 100,
+            "transform_instance_count",
+            self.transform_instance_count,
+            "between 1 and 100",
+        )
+        check(
+            1 <= self.transform_max_payload_mib <= 100,
+            "transform_max_payload_mib",
+            self.transform_max_payload_mib,
+            "between 1 and 100",
+        )
+        check(
+            self.transform_max_concurrent * self.transform_max_payload_mib <= 100,
+            "transform_max_concurrent",
+            self.transform_max_concurrent,
+            f"at most {100 // self.transform_max_payload_mib} with "
+            f"transform_max_payload_mib={self.transform_max_payload_mib}",
+        )
         common.check_name_prefix("transform_job_name_prefix", self.transform_job_name_prefix, 30)
 
     @property
@@ -227,9 +335,11 @@ class ServingEndpoint(Construct):
         super().__init__(scope, construct_id)
         self.props = props
         key = props.encryption_key
-        common.allow_key_use_by_services(key)
+        common.allow_logs_to_use_key(key)
+        topic_key = props.notification_key or key
+        common.allow_publishing_to_encrypted_topics(topic_key)
         self.image = xgboost_image_uri(self, "inference")
-        self.topic = common.notification_topic(self, "AlarmTopic", key)
+        self.topic = common.notification_topic(self, "AlarmTopic", topic_key)
 
         self.code: SourceAsset | None = None
         if not props.isolated:
@@ -243,8 +353,7 @@ class ServingEndpoint(Construct):
         if props.instance_variant:
             self._autoscaling()
         self.dashboard = self._dashboard()
-        if props.grant_role_access:
-            self._grant_model_role()
+        self._grant_model_role()
         self.transform_state_machine = self._batch_transform()
 
     # --------------------------------------------------------------------------------- model
@@ -300,8 +409,7 @@ class ServingEndpoint(Construct):
                     enable_capture=True,
                     initial_sampling_percentage=p.data_capture_sampling_percent,
                     destination_s3_uri=(
-                        f"s3://{p.artifacts_bucket.bucket_name}/"
-                        f"{p.data_capture_prefix.rstrip('/')}"
+                        f"s3://{p.artifacts_bucket.bucket_name}/{p.data_capture_prefix.rstrip('/')}"
                     ),
                     kms_key_id=p.encryption_key.key_arn,
                     capture_options=[
@@ -407,10 +515,20 @@ class ServingEndpoint(Construct):
             unit=cloudwatch.Unit.MICROSECONDS,
         )
         for construct_id, name, metric, threshold, text in (
-            ("Invocation5XXErrorsAlarm", names["errors"], self.errors_metric,
-             p.invocation_5xx_errors_threshold, "model containers returned 5xx errors"),
-            ("ModelLatencyAlarm", names["latency"], self.latency_metric,
-             p.model_latency_p99_threshold_ms * 1000, "p99 model latency (microseconds) is high"),
+            (
+                "Invocation5XXErrorsAlarm",
+                names["errors"],
+                self.errors_metric,
+                p.invocation_5xx_errors_threshold,
+                "model containers returned 5xx errors",
+            ),
+            (
+                "ModelLatencyAlarm",
+                names["latency"],
+                self.latency_metric,
+                p.model_latency_p99_threshold_ms * 1000,
+                "p99 model latency (microseconds) is high",
+            ),
         ):
             alarm = cloudwatch.Alarm(
                 self,
@@ -464,22 +582,31 @@ class ServingEndpoint(Construct):
 
         def metric(name: str, statistic: str = "Sum", namespace: str = "AWS/SageMaker"):
             return cloudwatch.Metric(
-                namespace=namespace, metric_name=name, dimensions_map=dims,
-                statistic=statistic, period=Duration.minutes(1),
+                namespace=namespace,
+                metric_name=name,
+                dimensions_map=dims,
+                statistic=statistic,
+                period=Duration.minutes(1),
             )
 
         dashboard = cloudwatch.Dashboard(self, "Dashboard")
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Invocations and errors",
-                left=[metric("Invocations"), metric("Invocation4XXErrors"),
-                      metric("Invocation5XXErrors")],
+                left=[
+                    metric("Invocations"),
+                    metric("Invocation4XXErrors"),
+                    metric("Invocation5XXErrors"),
+                ],
                 width=12,
             ),
             cloudwatch.GraphWidget(
                 title="Latency (microseconds)",
-                left=[metric("ModelLatency", "p50"), metric("ModelLatency", "p99"),
-                      metric("OverheadLatency", "p99")],
+                left=[
+                    metric("ModelLatency", "p50"),
+                    metric("ModelLatency", "p99"),
+                    metric("OverheadLatency", "p99"),
+                ],
                 width=12,
             ),
         )
@@ -509,43 +636,52 @@ class ServingEndpoint(Construct):
     def _grant_model_role(self) -> None:
         p = self.props
         artifacts = p.artifacts_bucket
-        statements = [
-            iam.PolicyStatement(
-                sid="ReadModelArtifacts",
-                actions=["s3:GetObject"],
-                resources=[artifacts.arn_for_objects("models/*")],
-            ),
-            iam.PolicyStatement(
-                sid="WriteCaptureAndBatchOutput",
-                actions=["s3:PutObject", "s3:AbortMultipartUpload"],
-                resources=[
-                    artifacts.arn_for_objects(f"{p.data_capture_prefix}*"),
-                    artifacts.arn_for_objects(f"{p.transform_output_prefix}*"),
-                ],
-            ),
-            iam.PolicyStatement(
-                sid="ReadBatchInput",
-                actions=["s3:GetObject"],
-                resources=[p.data_bucket.arn_for_objects(f"{p.transform_input_prefix}*")],
-            ),
-            iam.PolicyStatement(
-                sid="ListBuckets",
-                actions=["s3:ListBucket", "s3:GetBucketLocation"],
-                resources=[artifacts.bucket_arn, p.data_bucket.bucket_arn],
-            ),
-            iam.PolicyStatement(
-                sid="UseDataKey",
-                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey",
-                         "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"],
-                resources=[p.encryption_key.key_arn],
-            ),
-            iam.PolicyStatement(
-                sid="GrantVolumeKey",
-                actions=["kms:CreateGrant"],
-                resources=[p.encryption_key.key_arn],
-                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-            ),
-        ]
+        statements = (
+            []
+            if not p.grant_role_access
+            else [
+                iam.PolicyStatement(
+                    sid="ReadModelArtifacts",
+                    actions=["s3:GetObject"],
+                    resources=[artifacts.arn_for_objects(f"{p.model_artifacts_prefix}*")],
+                ),
+                iam.PolicyStatement(
+                    sid="WriteCaptureAndBatchOutput",
+                    actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+                    resources=[
+                        artifacts.arn_for_objects(f"{p.data_capture_prefix}*"),
+                        artifacts.arn_for_objects(f"{p.transform_output_prefix}*"),
+                    ],
+                ),
+                iam.PolicyStatement(
+                    sid="ReadBatchInput",
+                    actions=["s3:GetObject"],
+                    resources=[p.data_bucket.arn_for_objects(f"{p.transform_input_prefix}*")],
+                ),
+                iam.PolicyStatement(
+                    sid="ListBuckets",
+                    actions=["s3:ListBucket", "s3:GetBucketLocation"],
+                    resources=[artifacts.bucket_arn, p.data_bucket.bucket_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="UseDataKey",
+                    actions=[
+                        "kms:Decrypt",
+                        "kms:Encrypt",
+                        "kms:GenerateDataKey",
+                        "kms:GenerateDataKeyWithoutPlaintext",
+                        "kms:DescribeKey",
+                    ],
+                    resources=[p.encryption_key.key_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="GrantVolumeKey",
+                    actions=["kms:CreateGrant"],
+                    resources=[p.encryption_key.key_arn],
+                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                ),
+            ]
+        )
         if self.code is not None:
             statements.append(
                 iam.PolicyStatement(
@@ -554,6 +690,8 @@ class ServingEndpoint(Construct):
                     resources=[self.code.bucket.arn_for_objects(self.code.object_key)],
                 )
             )
+        if not statements:
+            return
         self.model_role_policy = iam.ManagedPolicy(
             self,
             "ModelRoleAccess",
@@ -565,7 +703,8 @@ class ServingEndpoint(Construct):
             self.model_role_policy,
             {
                 "ReadModelArtifacts": (
-                    "Training writes models/<job name>/output/model.tar.gz with job names "
+                    f"Training writes {p.model_artifacts_prefix}<job name>/output/model.tar.gz "
+                    "with job names "
                     "generated per execution, and a new model package points at a new one; "
                     "read-only, under this prefix."
                 ),
@@ -692,7 +831,9 @@ class ServingEndpoint(Construct):
             iam.PolicyStatement(
                 actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
                 resources=[
-                    common.sync_events_rule_arn("StepFunctionsGetEventsForSageMakerTransformJobsRule")
+                    common.sync_events_rule_arn(
+                        "StepFunctionsGetEventsForSageMakerTransformJobsRule"
+                    )
                 ],
             )
         )

@@ -1,10 +1,11 @@
-"""The official SageMaker XGBoost container image URI, resolved at synth from sagemaker-core's image map."""
+"""The official SageMaker XGBoost image URI, resolved at synth from sagemaker-core's image map."""
 
 from __future__ import annotations
 
 import functools
 import importlib.metadata
 import json
+from pathlib import Path
 from typing import Any, Literal
 
 import botocore.loaders
@@ -28,7 +29,7 @@ def _framework_config() -> dict[str, Any]:
     path = importlib.metadata.distribution("sagemaker-core").locate_file(
         f"sagemaker/core/image_uri_config/{FRAMEWORK}.json"
     )
-    return json.loads(path.read_text(encoding="utf-8"))
+    return json.loads(Path(str(path)).read_text(encoding="utf-8"))
 
 
 def _version_config(image_scope: ImageScope, version: str) -> dict[str, Any]:
@@ -50,7 +51,9 @@ def _tag(version: str) -> str:
     return f"{version}-cpu-py3" if version.startswith(("0.90-", "1.0-")) else version
 
 
-def registries(image_scope: ImageScope = "training", version: str = XGBOOST_VERSION) -> dict[str, str]:
+def registries(
+    image_scope: ImageScope = "training", version: str = XGBOOST_VERSION
+) -> dict[str, str]:
     """Region -> ECR registry account for the image, as sagemaker-core lists them."""
     return dict(_version_config(image_scope, version)["registries"])
 

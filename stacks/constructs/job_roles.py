@@ -12,7 +12,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stacks.constructs.sagemaker_images import XgboostImage
+from stacks.constructs.sagemaker_images import xgboost_repository_arn
 from stacks.nag import acknowledge, acknowledge_wildcards
 
 # Key prefixes in the artifacts bucket, one per writer, so each role can write only its own.
@@ -42,7 +42,7 @@ class JobRolesProps:
 
 
 class JobRoles(Construct):
-    """The execution roles: training jobs, models/endpoints/transforms, the notebook, Step Functions.
+    """Execution roles: training jobs, models/endpoints/transforms, the notebook, Step Functions.
 
     Other stacks take these roles as `iam.IRole`. A stack that adds statements to one of them
     (e.g. a state machine) writes into this stack's DefaultPolicy: keep such statements free of
@@ -52,7 +52,6 @@ class JobRoles(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, props: JobRolesProps) -> None:
         super().__init__(scope, construct_id)
-        image = XgboostImage(self)
 
         self.training_role = iam.Role(
             self,
@@ -63,7 +62,12 @@ class JobRoles(Construct):
         props.data_bucket.grant_read(self.training_role)
         props.artifacts_bucket.grant_read(self.training_role)
         props.artifacts_bucket.grant_write(self.training_role, f"{TRAINING_OUTPUT_PREFIX}*")
-        _grant_job_runtime(self.training_role, props, image, log_group_pattern="TrainingJobs")
+        _grant_job_runtime(
+            self.training_role,
+            props,
+            repository_arn=xgboost_repository_arn(self, "training"),
+            log_group_pattern="TrainingJobs",
+        )
 
         self.model_role = iam.Role(
             self,
@@ -75,7 +79,12 @@ class JobRoles(Construct):
         props.artifacts_bucket.grant_put(self.model_role, f"{DATA_CAPTURE_PREFIX}*")
         props.artifacts_bucket.grant_put(self.model_role, f"{BATCH_TRANSFORM_PREFIX}*")
         props.data_bucket.grant_read(self.model_role)  # batch transform input
-        _grant_job_runtime(self.model_role, props, image, log_group_pattern="Endpoints/*")
+        _grant_job_runtime(
+            self.model_role,
+            props,
+            repository_arn=xgboost_repository_arn(self, "inference"),
+            log_group_pattern="Endpoints/*",
+        )
         _grant_logs(self.model_role, "TransformJobs")
 
         self.notebook_role = iam.Role(
@@ -112,19 +121,24 @@ class JobRoles(Construct):
                 resources=[_sagemaker_arn(stack, "training-job")],
             )
         )
-        self.orchestration_role.add_to_principal_policy(
-            _pass_role_statement([self.training_role])
-        )
+        self.orchestration_role.add_to_principal_policy(_pass_role_statement([self.training_role]))
         self.orchestration_role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
                 resources=[
-                    stack.format_arn(service="events", resource="rule", resource_name=SYNC_TRAINING_RULE)
+                    stack.format_arn(
+                        service="events", resource="rule", resource_name=SYNC_TRAINING_RULE
+                    )
                 ],
             )
         )
 
-        for role in (self.training_role, self.model_role, self.notebook_role, self.orchestration_role):
+        for role in (
+            self.training_role,
+            self.model_role,
+            self.notebook_role,
+            self.orchestration_role,
+        ):
             acknowledge_role_policy(role)
 
 
@@ -162,7 +176,13 @@ def grant_workbench(
             ],
             resources=[
                 _sagemaker_arn(stack, kind)
-                for kind in ("training-job", "model", "endpoint-config", "endpoint", "transform-job")
+                for kind in (
+                    "training-job",
+                    "model",
+                    "endpoint-config",
+                    "endpoint",
+                    "transform-job",
+                )
             ],
         )
     )
@@ -172,7 +192,9 @@ def grant_workbench(
             actions=["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"],
             resources=[
                 stack.format_arn(
-                    service="ssm", resource="parameter", resource_name=f"sagestack/{props.environment}"
+                    service="ssm",
+                    resource="parameter",
+                    resource_name=f"sagestack/{props.environment}",
                 ),
                 stack.format_arn(
                     service="ssm",
@@ -235,9 +257,7 @@ GRANT_EVIDENCE: tuple[tuple[str, str], ...] = (
 """Why each wildcard the grants in this module produce is as narrow as IAM allows."""
 
 
-def acknowledge_role_policy(
-    role: iam.Role, extra_evidence: Sequence[tuple[str, str]] = ()
-) -> None:
+def acknowledge_role_policy(role: iam.Role, extra_evidence: Sequence[tuple[str, str]] = ()) -> None:
     """Acknowledges the findings on `role`'s DefaultPolicy; call after its last grant."""
     policy = role.node.find_child("DefaultPolicy")
     assert isinstance(policy, iam.Policy)
@@ -280,7 +300,12 @@ def _grant_logs(role: iam.IRole, group: str) -> None:
     stack = Stack.of(role)
     role.add_to_principal_policy(
         iam.PolicyStatement(
-            actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            actions=[
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+                "logs:DescribeLogStreams",
+            ],
             resources=[
                 _log_group_arn(stack, group, streams=False),
                 _log_group_arn(stack, group, streams=True),
@@ -341,13 +366,15 @@ def _grant_vpc_interfaces(role: iam.IRole, props: JobRolesProps) -> None:
                 "ec2:DeleteNetworkInterface",
                 "ec2:DeleteNetworkInterfacePermission",
             ],
-            resources=[stack.format_arn(service="ec2", resource="network-interface", resource_name="*")],
+            resources=[
+                stack.format_arn(service="ec2", resource="network-interface", resource_name="*")
+            ],
         )
     )
 
 
 def _grant_job_runtime(
-    role: iam.IRole, props: JobRolesProps, image: XgboostImage, *, log_group_pattern: str
+    role: iam.IRole, props: JobRolesProps, *, repository_arn: str, log_group_pattern: str
 ) -> None:
     """What every SageMaker job container needs: image pull, logs, metrics, VPC, volume key."""
     role.add_to_principal_policy(
@@ -357,7 +384,7 @@ def _grant_job_runtime(
                 "ecr:BatchGetImage",
                 "ecr:GetDownloadUrlForLayer",
             ],
-            resources=[image.repository_arn],
+            resources=[repository_arn],
         )
     )
     role.add_to_principal_policy(

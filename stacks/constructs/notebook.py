@@ -34,7 +34,9 @@ class SecureNotebookProps:
     """The SDK wheel the lifecycle configuration installs; the role may read exactly that object."""
 
 
-def render_on_start(*, wheel_filename: str, wheel_s3_url: str, region: str, idle_minutes: int) -> str:
+def render_on_start(
+    *, wheel_filename: str, wheel_s3_url: str, region: str, idle_minutes: int
+) -> str:
     """The on-start script with its placeholders filled (values may be CDK tokens)."""
     script = (_SCRIPTS / "on_start.sh").read_text()
     idle_stop = (_SCRIPTS / "idle_stop.py").read_text().rstrip("\n")
@@ -106,7 +108,10 @@ class SecureNotebook(Construct):
             roles=[props.role],
             statements=[
                 iam.PolicyStatement(
-                    actions=["sagemaker:DescribeNotebookInstance", "sagemaker:StopNotebookInstance"],
+                    actions=[
+                        "sagemaker:DescribeNotebookInstance",
+                        "sagemaker:StopNotebookInstance",
+                    ],
                     resources=[self.notebook.attr_notebook_instance_arn],
                 )
             ],

@@ -33,7 +33,10 @@ SESSION_MANAGER_ENDPOINTS = {
 INTER_INSTANCE_PORTS = (
     (ec2.Port.all_tcp(), "Distributed training between instances of a job"),
     (ec2.Port.udp(500), "IKE for inter-container traffic encryption"),
-    (ec2.Port(protocol=ec2.Protocol.ESP, string_representation="ESP"), "ESP for inter-container traffic encryption"),
+    (
+        ec2.Port(protocol=ec2.Protocol.ESP, string_representation="ESP"),
+        "ESP for inter-container traffic encryption",
+    ),
 )
 
 
@@ -42,7 +45,7 @@ class PrivateNetworkProps:
     vpc_cidr: str
     max_azs: int
     availability_zones: tuple[str, ...]
-    """Explicit AZs (pinned environments); empty means the stack's own AZs (no lookup when agnostic)."""
+    """Explicit AZs (pinned environments); empty: the stack's own AZs (no lookup when agnostic)."""
     flow_log_key: kms.IKey
     """CMK for the flow log group; its key policy must admit CloudWatch Logs."""
     log_retention_days: int
@@ -64,7 +67,9 @@ class PrivateNetwork(Construct):
             availability_zones=zones,
             nat_gateways=0,
             subnet_configuration=[
-                ec2.SubnetConfiguration(name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+                ec2.SubnetConfiguration(
+                    name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED
+                )
             ],
             # Removes the default security group's rules (a CDK custom resource) so nothing can
             # use it by accident; NIST/HIPAA check this.
@@ -90,7 +95,9 @@ class PrivateNetwork(Construct):
         _acknowledge_flow_log_role(flow_log)
 
         self.vpc.add_gateway_endpoint(
-            "S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[self.subnet_selection]
+            "S3Endpoint",
+            service=ec2.GatewayVpcEndpointAwsService.S3,
+            subnets=[self.subnet_selection],
         )
         self.endpoint_security_group = ec2.SecurityGroup(
             self,

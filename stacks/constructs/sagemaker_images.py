@@ -1,58 +1,36 @@
-"""Where the official SageMaker XGBoost image lives in each region, read from sagemaker-core."""
+"""The ECR repository of the official SageMaker XGBoost image in the deploy region, for IAM."""
 
 from __future__ import annotations
-
-import importlib.util
-import json
-from functools import cache
-from pathlib import Path
 
 from aws_cdk import Aws, CfnMapping, Stack
 from constructs import Construct
 
-XGBOOST_CONTAINER_VERSION = "3.2-0"
-"""The SageMaker XGBoost container pinned project-wide; it ships xgboost 3.2.0 (see pyproject)."""
+from stacks.constructs.image_uri import XGBOOST_VERSION, ImageScope, registries
 
-_MAPPING_ID = "XgboostImageRegistry"
+XGBOOST_REPOSITORY = "sagemaker-xgboost"
+"""The repository name in every regional registry (see image_uri.xgboost_image_uri)."""
 
 
-@cache
-def xgboost_registries(version: str = XGBOOST_CONTAINER_VERSION) -> tuple[str, dict[str, str]]:
-    """(repository, {region: registry account}) from the pinned sagemaker-core's image config.
+def xgboost_repository_arn(scope: Construct, image_scope: ImageScope) -> str:
+    """The exact repository ARN (registry account per region) of the pinned XGBoost image.
 
-    The JSON is read from the installed package without importing it (that takes seconds), so
-    synth stays offline and deterministic: the mapping changes only with the sagemaker-core pin.
+    The account differs by region, so a region-keyed CfnMapping (from the pinned
+    sagemaker-core's image map) resolves it at deploy time: environment-agnostic stacks get an
+    exact ARN instead of a `*` account, and an unsupported region fails the deploy clearly.
     """
-    spec = importlib.util.find_spec("sagemaker")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("sagemaker-core is not installed; run `uv sync --frozen`")
-    config_path = Path(next(iter(spec.submodule_search_locations)))
-    config = json.loads((config_path / "core/image_uri_config/xgboost.json").read_text())
-    entry = config["training"]["versions"][version]
-    return entry["repository"], dict(sorted(entry["registries"].items()))
-
-
-class XgboostImage:
-    """The XGBoost image URI and ECR repository ARN for the deploy region, as CFN expressions.
-
-    A region-keyed CfnMapping resolves the registry account at deploy time, so environment-agnostic
-    stacks get exact ARNs (no `*` account) and an unsupported region fails the deploy clearly.
-    """
-
-    def __init__(self, scope: Construct, version: str = XGBOOST_CONTAINER_VERSION) -> None:
-        stack = Stack.of(scope)
-        repository, registries = xgboost_registries(version)
-        mapping = stack.node.try_find_child(_MAPPING_ID)
-        if not isinstance(mapping, CfnMapping):
-            mapping = CfnMapping(
-                stack,
-                _MAPPING_ID,
-                mapping={region: {"account": account} for region, account in registries.items()},
-            )
-        account = mapping.find_in_map(Aws.REGION, "account")
-        self.repository_arn = stack.format_arn(
-            service="ecr", account=account, resource="repository", resource_name=repository
+    stack = Stack.of(scope)
+    mapping_id = f"Xgboost{image_scope.capitalize()}Registry"
+    mapping = stack.node.try_find_child(mapping_id)
+    if not isinstance(mapping, CfnMapping):
+        accounts = registries(image_scope, XGBOOST_VERSION)
+        mapping = CfnMapping(
+            stack,
+            mapping_id,
+            mapping={region: {"account": accounts[region]} for region in sorted(accounts)},
         )
-        self.image_uri = (
-            f"{account}.dkr.ecr.{Aws.REGION}.{Aws.URL_SUFFIX}/{repository}:{version}"
-        )
+    return stack.format_arn(
+        service="ecr",
+        account=mapping.find_in_map(Aws.REGION, "account"),
+        resource="repository",
+        resource_name=XGBOOST_REPOSITORY,
+    )

@@ -1,4 +1,4 @@
-"""The project's SDK (the `sagestack` package) as a byte-reproducible wheel shipped as an S3 asset."""
+"""The project's SDK (the `sagestack` package) as a byte-reproducible wheel in an S3 asset."""
 
 from __future__ import annotations
 
@@ -72,7 +72,9 @@ def build_wheel_bytes(project_root: Path) -> tuple[str, bytes]:
     if "requires-python" in project:
         metadata_lines.append(f"Requires-Python: {project['requires-python']}")
     entries.append((f"{dist_info}/METADATA", ("\n".join(metadata_lines) + "\n").encode()))
-    wheel_meta = "Wheel-Version: 1.0\nGenerator: sagestack-cdk\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    wheel_meta = (
+        "Wheel-Version: 1.0\nGenerator: sagestack-cdk\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
     entries.append((f"{dist_info}/WHEEL", wheel_meta.encode()))
     scripts = project.get("scripts", {})
     if scripts:
@@ -95,7 +97,9 @@ def build_wheel_bytes(project_root: Path) -> tuple[str, bytes]:
 def build_wheel(project_root: Path = REPO_ROOT) -> WheelFile:
     """Writes the wheel into a content-addressed temp directory (safe under pytest-xdist)."""
     filename, data = build_wheel_bytes(project_root)
-    directory = Path(tempfile.gettempdir()) / "sagestack-sdk-wheel" / hashlib.sha256(data).hexdigest()
+    directory = (
+        Path(tempfile.gettempdir()) / "sagestack-sdk-wheel" / hashlib.sha256(data).hexdigest()
+    )
     path = directory / filename
     if not path.exists():
         directory.mkdir(parents=True, exist_ok=True)

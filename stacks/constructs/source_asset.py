@@ -65,7 +65,9 @@ def build_tarball(source_dir: Path, exclude: Sequence[str] = ()) -> bytes:
             info.type = tarfile.REGTYPE
             tar.addfile(info, io.BytesIO(data))
     out = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=out, compresslevel=9, mtime=FIXED_MTIME) as gz:
+    with gzip.GzipFile(
+        filename="", mode="wb", fileobj=out, compresslevel=9, mtime=FIXED_MTIME
+    ) as gz:
         gz.write(raw.getvalue())
     return out.getvalue()
 
@@ -124,5 +126,5 @@ class SourceAsset(Construct):
         # The object's file name inside a SageMaker "code" channel (/opt/ml/input/data/code/…).
         self.file_name = self.object_key.rsplit("/", 1)[-1]
 
-    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
-        return self.asset.grant_read(grantee)
+    def grant_read(self, grantee: iam.IGrantable) -> None:
+        self.asset.grant_read(grantee)

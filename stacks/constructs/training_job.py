@@ -189,74 +189,161 @@ class TrainingJobProps:
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
     """Retention of the state machine's execution log; default one year."""
     grant_role_access: bool = True
-    """Attach a managed policy giving the training role exactly the S3/KMS access this job
-    needs; False when the role already has it."""
+    """Grant the training role the data/artifacts/key access this job needs (False when the
+    role already has it). Read access to the code asset is granted either way."""
+    notification_key: kms.IKey | None = None
+    """Key of the failure topic; default ``encryption_key``, whose policy must then let
+    events.amazonaws.com use it (added automatically when the key is not imported)."""
 
     def __post_init__(self) -> None:
         check = common.check
-        check(self.mode is not TrainingMode.SCRIPT or self.source_dir is not None,
-              "source_dir", self.source_dir, "a directory when mode is SCRIPT")
+        check(
+            self.mode is not TrainingMode.SCRIPT or self.source_dir is not None,
+            "source_dir",
+            self.source_dir,
+            "a directory when mode is SCRIPT",
+        )
         if self.source_dir is not None:
-            check(Path(self.source_dir).is_dir(), "source_dir", str(self.source_dir),
-                  "an existing directory")
+            check(
+                Path(self.source_dir).is_dir(),
+                "source_dir",
+                str(self.source_dir),
+                "an existing directory",
+            )
             if self.mode is TrainingMode.SCRIPT:
-                check((Path(self.source_dir) / self.entry_point).is_file(), "entry_point",
-                      self.entry_point, f"a file inside {self.source_dir}")
+                check(
+                    (Path(self.source_dir) / self.entry_point).is_file(),
+                    "entry_point",
+                    self.entry_point,
+                    f"a file inside {self.source_dir}",
+                )
         check(len(self.subnets) > 0, "subnets", list(self.subnets), "at least one subnet")
-        check(len(self.security_groups) > 0, "security_groups", list(self.security_groups),
-              "at least one security group")
+        check(
+            len(self.security_groups) > 0,
+            "security_groups",
+            list(self.security_groups),
+            "at least one security group",
+        )
         common.check_name_prefix("model_package_group_name", self.model_package_group_name, 63)
         common.check_name_prefix("job_name_prefix", self.job_name_prefix, 30)
-        check(math.isfinite(self.quality_gate_threshold), "quality_gate_threshold",
-              self.quality_gate_threshold, "a finite number")
-        check(bool(_METRIC_NAME_RE.match(self.eval_metric)), "eval_metric", self.eval_metric,
-              "an XGBoost eval metric name such as 'auc' or 'rmse'")
+        check(
+            math.isfinite(self.quality_gate_threshold),
+            "quality_gate_threshold",
+            self.quality_gate_threshold,
+            "a finite number",
+        )
+        check(
+            bool(_METRIC_NAME_RE.match(self.eval_metric)),
+            "eval_metric",
+            self.eval_metric,
+            "an XGBoost eval metric name such as 'auc' or 'rmse'",
+        )
         for key, value in self.hyperparameters.items():
-            check(isinstance(value, str), f"hyperparameters[{key!r}]", value,
-                  "a string (CreateTrainingJob takes string values only)")
-            check(not key.startswith("sagemaker_"), "hyperparameters", key,
-                  "free of sagemaker_* keys (the construct sets them)")
-        check(bool(_INSTANCE_TYPE_RE.match(self.instance_type)), "instance_type",
-              self.instance_type, "an ml.* instance type such as 'ml.m5.xlarge'")
-        check(1 <= self.instance_count <= 100, "instance_count", self.instance_count,
-              "between 1 and 100")
-        check(1 <= self.volume_size_gib <= 16384, "volume_size_gib", self.volume_size_gib,
-              "between 1 and 16384")
-        check(1 <= self.max_runtime_s <= 28 * 24 * 3600, "max_runtime_s", self.max_runtime_s,
-              "between 1 and 2419200 seconds")
+            check(
+                isinstance(value, str),
+                f"hyperparameters[{key!r}]",
+                value,
+                "a string (CreateTrainingJob takes string values only)",
+            )
+            check(
+                not key.startswith("sagemaker_"),
+                "hyperparameters",
+                key,
+                "free of sagemaker_* keys (the construct sets them)",
+            )
+        check(
+            bool(_INSTANCE_TYPE_RE.match(self.instance_type)),
+            "instance_type",
+            self.instance_type,
+            "an ml.* instance type such as 'ml.m5.xlarge'",
+        )
+        check(
+            1 <= self.instance_count <= 100,
+            "instance_count",
+            self.instance_count,
+            "between 1 and 100",
+        )
+        check(
+            1 <= self.volume_size_gib <= 16384,
+            "volume_size_gib",
+            self.volume_size_gib,
+            "between 1 and 16384",
+        )
+        check(
+            1 <= self.max_runtime_s <= 28 * 24 * 3600,
+            "max_runtime_s",
+            self.max_runtime_s,
+            "between 1 and 2419200 seconds",
+        )
         if self.use_spot_instances:
-            check(self.max_runtime_s <= self.max_wait_s <= 28 * 24 * 3600, "max_wait_s",
-                  self.max_wait_s, f"between max_runtime_s ({self.max_runtime_s}) and 2419200")
+            check(
+                self.max_runtime_s <= self.max_wait_s <= 28 * 24 * 3600,
+                "max_wait_s",
+                self.max_wait_s,
+                f"between max_runtime_s ({self.max_runtime_s}) and 2419200",
+            )
         for name in ("train_prefix", "validation_prefix", "output_prefix", "checkpoint_prefix"):
             common.check_s3_prefix(name, getattr(self, name))
-        check(self.metric_definitions is None or 0 < len(self.metric_definitions) <= 40,
-              "metric_definitions", self.metric_definitions, "1 to 40 definitions")
-        check(self.gate_metric_name in {m.name for m in self.resolved_metric_definitions}
-              or self.mode is TrainingMode.ALGORITHM,
-              "metric_definitions", [m.name for m in self.resolved_metric_definitions],
-              f"a list that defines the gated metric {self.gate_metric_name!r}")
-        check(self.container_log_level in (10, 20, 30, 40, 50), "container_log_level",
-              self.container_log_level, "a logging level (10, 20, 30, 40 or 50)")
-        check(not self.new_training_data_key_suffix or self.trigger_on_new_training_data,
-              "new_training_data_key_suffix", self.new_training_data_key_suffix,
-              "empty unless trigger_on_new_training_data is True")
+        check(
+            self.metric_definitions is None or 0 < len(self.metric_definitions) <= 40,
+            "metric_definitions",
+            self.metric_definitions,
+            "1 to 40 definitions",
+        )
+        check(
+            self.gate_metric_name in {m.name for m in self.resolved_metric_definitions}
+            or self.mode is TrainingMode.ALGORITHM,
+            "metric_definitions",
+            [m.name for m in self.resolved_metric_definitions],
+            f"a list that defines the gated metric {self.gate_metric_name!r}",
+        )
+        check(
+            self.container_log_level in (10, 20, 30, 40, 50),
+            "container_log_level",
+            self.container_log_level,
+            "a logging level (10, 20, 30, 40 or 50)",
+        )
+        check(
+            not self.new_training_data_key_suffix or self.trigger_on_new_training_data,
+            "new_training_data_key_suffix",
+            self.new_training_data_key_suffix,
+            "empty unless trigger_on_new_training_data is True",
+        )
         if self.tuning is not None:
             tuning = self.tuning
             common.check_name_prefix("tuning.job_name_prefix", tuning.job_name_prefix, 23)
             check(len(tuning.ranges) > 0, "tuning.ranges", tuning.ranges, "at least one range")
-            check(1 <= tuning.max_parallel_training_jobs <= tuning.max_training_jobs,
-                  "tuning.max_parallel_training_jobs", tuning.max_parallel_training_jobs,
-                  f"between 1 and max_training_jobs ({tuning.max_training_jobs})")
-            check(tuning.strategy in ("Bayesian", "Random", "Hyperband", "Grid"),
-                  "tuning.strategy", tuning.strategy, "Bayesian, Random, Hyperband or Grid")
+            check(
+                1 <= tuning.max_parallel_training_jobs <= tuning.max_training_jobs,
+                "tuning.max_parallel_training_jobs",
+                tuning.max_parallel_training_jobs,
+                f"between 1 and max_training_jobs ({tuning.max_training_jobs})",
+            )
+            check(
+                tuning.strategy in ("Bayesian", "Random", "Hyperband", "Grid"),
+                "tuning.strategy",
+                tuning.strategy,
+                "Bayesian, Random, Hyperband or Grid",
+            )
             for item in tuning.ranges:
-                check(item.min_value < item.max_value, f"tuning.ranges[{item.name!r}]",
-                      (item.min_value, item.max_value), "a range with min_value < max_value")
-                check(item.name not in self.hyperparameters, f"tuning.ranges[{item.name!r}]",
-                      item.name, "absent from the static hyperparameters")
-                check(item.scaling in ("Auto", "Linear", "Logarithmic", "ReverseLogarithmic"),
-                      f"tuning.ranges[{item.name!r}].scaling", item.scaling,
-                      "Auto, Linear, Logarithmic or ReverseLogarithmic")
+                check(
+                    item.min_value < item.max_value,
+                    f"tuning.ranges[{item.name!r}]",
+                    (item.min_value, item.max_value),
+                    "a range with min_value < max_value",
+                )
+                check(
+                    item.name not in self.hyperparameters,
+                    f"tuning.ranges[{item.name!r}]",
+                    item.name,
+                    "absent from the static hyperparameters",
+                )
+                check(
+                    item.scaling in ("Auto", "Linear", "Logarithmic", "ReverseLogarithmic"),
+                    f"tuning.ranges[{item.name!r}].scaling",
+                    item.scaling,
+                    "Auto, Linear, Logarithmic or ReverseLogarithmic",
+                )
 
     @property
     def gate_metric_name(self) -> str:
@@ -287,7 +374,9 @@ class TrainingJob(Construct):
         super().__init__(scope, construct_id)
         self.props = props
         key = props.encryption_key
-        common.allow_key_use_by_services(key)
+        common.allow_logs_to_use_key(key)
+        topic_key = props.notification_key or key
+        common.allow_publishing_to_encrypted_topics(topic_key)
 
         self.training_image = xgboost_image_uri(self, "training")
         self.inference_image = xgboost_image_uri(self, "inference")
@@ -307,7 +396,7 @@ class TrainingJob(Construct):
                 "quality gate"
             ),
         )
-        self.topic = common.notification_topic(self, "FailureTopic", key)
+        self.topic = common.notification_topic(self, "FailureTopic", topic_key)
 
         self._output_s3_uri = (
             f"s3://{props.artifacts_bucket.bucket_name}/{props.output_prefix.rstrip('/')}"
@@ -327,8 +416,7 @@ class TrainingJob(Construct):
         )
         self.state_machine.node.add_dependency(self.model_package_group)
         self._grant_state_machine()
-        if props.grant_role_access:
-            self._grant_training_role()
+        self._grant_training_role()
         self._triggers()
         self._acknowledge_inline_policies()
 
@@ -609,9 +697,7 @@ class TrainingJob(Construct):
             state_json={
                 "Type": "Task",
                 "Comment": "CreateTrainingJob and wait for it (.sync).",
-                "Resource": (
-                    f"arn:{Aws.PARTITION}:states:::sagemaker:createTrainingJob.sync"
-                ),
+                "Resource": (f"arn:{Aws.PARTITION}:states:::sagemaker:createTrainingJob.sync"),
                 "Parameters": parameters,
                 "ResultPath": "$.training",
             },
@@ -769,8 +855,8 @@ class TrainingJob(Construct):
         job_arn = common.sagemaker_arn(kind, name_pattern)
         sm.add_to_role_policy(
             iam.PolicyStatement(
-                actions=[f"sagemaker:{a}" for a in actions] + ["sagemaker:AddTags",
-                                                               "sagemaker:ListTags"],
+                actions=[f"sagemaker:{a}" for a in actions]
+                + ["sagemaker:AddTags", "sagemaker:ListTags"],
                 resources=[job_arn],
             )
         )
@@ -812,41 +898,54 @@ class TrainingJob(Construct):
         p = self.props
         data = p.data_bucket
         artifacts = p.artifacts_bucket
-        statements = [
-            iam.PolicyStatement(
-                sid="ReadTrainingData",
-                actions=["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"],
-                resources=[data.bucket_arn, data.arn_for_objects("*")],
-            ),
-            iam.PolicyStatement(
-                sid="WriteModelArtifacts",
-                actions=["s3:PutObject", "s3:AbortMultipartUpload"],
-                resources=[artifacts.arn_for_objects(f"{p.output_prefix}*")],
-            ),
-            iam.PolicyStatement(
-                sid="ReadWriteCheckpoints",
-                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject",
-                         "s3:AbortMultipartUpload"],
-                resources=[artifacts.arn_for_objects(f"{p.checkpoint_prefix}*")],
-            ),
-            iam.PolicyStatement(
-                sid="ListArtifacts",
-                actions=["s3:ListBucket", "s3:GetBucketLocation"],
-                resources=[artifacts.bucket_arn],
-            ),
-            iam.PolicyStatement(
-                sid="UseDataKey",
-                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey",
-                         "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"],
-                resources=[p.encryption_key.key_arn],
-            ),
-            iam.PolicyStatement(
-                sid="GrantVolumeKey",
-                actions=["kms:CreateGrant"],
-                resources=[p.encryption_key.key_arn],
-                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-            ),
-        ]
+        statements = (
+            []
+            if not p.grant_role_access
+            else [
+                iam.PolicyStatement(
+                    sid="ReadTrainingData",
+                    actions=["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"],
+                    resources=[data.bucket_arn, data.arn_for_objects("*")],
+                ),
+                iam.PolicyStatement(
+                    sid="WriteModelArtifacts",
+                    actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+                    resources=[artifacts.arn_for_objects(f"{p.output_prefix}*")],
+                ),
+                iam.PolicyStatement(
+                    sid="ReadWriteCheckpoints",
+                    actions=[
+                        "s3:GetObject",
+                        "s3:PutObject",
+                        "s3:DeleteObject",
+                        "s3:AbortMultipartUpload",
+                    ],
+                    resources=[artifacts.arn_for_objects(f"{p.checkpoint_prefix}*")],
+                ),
+                iam.PolicyStatement(
+                    sid="ListArtifacts",
+                    actions=["s3:ListBucket", "s3:GetBucketLocation"],
+                    resources=[artifacts.bucket_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="UseDataKey",
+                    actions=[
+                        "kms:Decrypt",
+                        "kms:Encrypt",
+                        "kms:GenerateDataKey",
+                        "kms:GenerateDataKeyWithoutPlaintext",
+                        "kms:DescribeKey",
+                    ],
+                    resources=[p.encryption_key.key_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="GrantVolumeKey",
+                    actions=["kms:CreateGrant"],
+                    resources=[p.encryption_key.key_arn],
+                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                ),
+            ]
+        )
         if self.code is not None:
             statements.append(
                 iam.PolicyStatement(
@@ -863,6 +962,8 @@ class TrainingJob(Construct):
                     conditions={"StringLike": {"s3:prefix": [f"{self.code.object_key}*"]}},
                 )
             )
+        if not statements:
+            return
         policy = iam.ManagedPolicy(
             self,
             "TrainingRoleAccess",
@@ -908,10 +1009,10 @@ class TrainingJob(Construct):
                 ],
             )
         if p.trigger_on_new_training_data:
-            key_filter: Any = (
-                [events.Match.wildcard(f"{p.train_prefix}*{p.new_training_data_key_suffix}")]
+            key_filter = (
+                events.Match.wildcard(f"{p.train_prefix}*{p.new_training_data_key_suffix}")
                 if p.new_training_data_key_suffix
-                else [{"prefix": p.train_prefix}]
+                else events.Match.prefix(p.train_prefix)
             )
             events.Rule(
                 self,

@@ -1,10 +1,18 @@
-"""Infrastructure test fixtures: the whole app synthesized once per test session (per worker)."""
+"""Infrastructure test fixtures: the whole app synthesized once per test session.
+
+Under pytest-xdist the workers share one synth: the first takes a file lock and synthesizes,
+the others wait and read the same cloud assembly. Tests read templates from that assembly
+(`Template.from_json`), so no test needs the in-memory App or synthesizes again.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -21,64 +29,84 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("CDK_DISABLE_VERSION_CHECK", "1")
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 
-from aws_cdk import App, Stack  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402
 
 from stacks.build import build_app, config_of, create_app, read_cdk_json_context  # noqa: E402
-from stacks.stage import SageStackStage  # noqa: E402
+from stacks.config import EnvironmentConfig, load_config  # noqa: E402
 
 ENVIRONMENTS = ("dev", "test", "prod")
 STACK_IDS = ("Data", "Network", "Iam", "DevEnvironment")
 
 
+def synthesize(outdir: Path) -> None:
+    """Exactly what app.py does, into `outdir`."""
+    app = create_app(context=read_cdk_json_context(), outdir=str(outdir))
+    build_app(config_of(app), app)
+    app.synth()
+
+
 @dataclass
 class Synth:
-    """The synthesized app: stages by environment, the cloud assembly and cached templates."""
+    """A synthesized cloud assembly, read per environment (Stage) and stack id."""
 
-    app: App
-    stages: dict[str, SageStackStage]
     outdir: Path
     _templates: dict[tuple[str, str], Template] = field(default_factory=dict)
 
-    def stack(self, env: str, stack_id: str) -> Stack:
-        child = self.stages[env].node.find_child(stack_id)
-        assert isinstance(child, Stack)
-        return child
+    @cached_property
+    def _stacks(self) -> dict[tuple[str, str], dict[str, Any]]:
+        stacks = {}
+        for env in ENVIRONMENTS:
+            stage_dir = self.outdir / f"assembly-SageStack-{env}"
+            manifest = json.loads((stage_dir / "manifest.json").read_text())
+            for artifact in manifest["artifacts"].values():
+                if artifact["type"] == "aws:cloudformation:stack":
+                    stack_id = artifact["displayName"].split("/")[-1]
+                    properties = dict(artifact["properties"])
+                    properties["template"] = json.loads(
+                        (stage_dir / properties["templateFile"]).read_text()
+                    )
+                    stacks[(env, stack_id)] = properties
+        return stacks
 
-    def template(self, env: str, stack_id: str) -> Template:
-        """Template.from_stack reuses the existing assembly (Annotations.from_stack would not)."""
-        key = (env, stack_id)
-        if key not in self._templates:
-            self._templates[key] = Template.from_stack(self.stack(env, stack_id))
-        return self._templates[key]
+    @cached_property
+    def configs(self) -> dict[str, EnvironmentConfig]:
+        config = load_config(read_cdk_json_context())
+        return {env.name: env for env in config.environments}
+
+    def stack_properties(self, env: str, stack_id: str) -> dict[str, Any]:
+        """The stack's cloud-assembly properties: terminationProtection, tags, templateFile."""
+        return self._stacks[(env, stack_id)]
 
     def template_json(self, env: str, stack_id: str) -> dict[str, Any]:
-        return self.template(env, stack_id).to_json()  # type: ignore[no-any-return]
+        return self._stacks[(env, stack_id)]["template"]  # type: ignore[no-any-return]
+
+    def template(self, env: str, stack_id: str) -> Template:
+        key = (env, stack_id)
+        if key not in self._templates:
+            self._templates[key] = Template.from_json(self.template_json(env, stack_id))
+        return self._templates[key]
 
     def resources(self, env: str, stack_id: str, resource_type: str) -> dict[str, Any]:
         resources = self.template_json(env, stack_id)["Resources"]
         return {k: v for k, v in resources.items() if v["Type"] == resource_type}
 
-    def template_files(self) -> list[Path]:
-        return sorted(self.outdir.rglob("*.template.json"))
-
     def validation_report(self) -> dict[str, Any]:
         return json.loads((self.outdir / "validation-report.json").read_text())  # type: ignore[no-any-return]
 
 
-def synthesize(outdir: Path) -> tuple[App, list[SageStackStage]]:
-    """Exactly what app.py does, into `outdir`."""
-    app = create_app(context=read_cdk_json_context(), outdir=str(outdir))
-    stages = build_app(config_of(app), app)
-    app.synth()
-    return app, stages
-
-
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    app, stages = synthesize(outdir)
-    return Synth(app=app, stages={s.config.name: s for s in stages}, outdir=outdir)
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    outdir = shared / "sagestack-cdk.out"
+    with open(shared / "sagestack-cdk.out.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (outdir / "manifest.json").exists():
+            partial = shared / f"sagestack-cdk.out.{os.getpid()}"
+            shutil.rmtree(partial, ignore_errors=True)
+            synthesize(partial)
+            partial.rename(outdir)
+    return Synth(outdir=outdir)
 
 
 @pytest.fixture(scope="session")

@@ -34,7 +34,10 @@ def test_synth_needs_no_context_lookups(synth: Synth) -> None:
     manifest = (synth.outdir / "manifest.json").read_text()
     assert "missing" not in manifest
     for env in ENVIRONMENTS:
-        assert "missing" not in (synth.outdir / f"assembly-SageStack-{env}" / "manifest.json").read_text()
+        assert (
+            "missing"
+            not in (synth.outdir / f"assembly-SageStack-{env}" / "manifest.json").read_text()
+        )
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -48,7 +48,9 @@ def test_config_is_frozen_and_keyword_only(cdk_context: dict[str, Any]) -> None:
 
 
 def test_fails_on_unknown_environment(cdk_context: dict[str, Any]) -> None:
-    with pytest.raises(ConfigError, match=r"env = 'staging': unknown environment; choose one of dev, test, prod"):
+    with pytest.raises(
+        ConfigError, match=r"env = 'staging': unknown environment; choose one of dev, test, prod"
+    ):
         load_config(_context(cdk_context, env="staging"))
 
 
@@ -66,7 +68,9 @@ def test_fails_on_instance_type_without_ml_prefix(cdk_context: dict[str, Any]) -
 def test_fails_on_dev_box_instance_type_with_ml_prefix(cdk_context: dict[str, Any]) -> None:
     context = _context(cdk_context)
     _dev(context)["dev_box"]["instance_type"] = "ml.t3.medium"
-    with pytest.raises(ConfigError, match=r"dev_box\.instance_type = 'ml\.t3\.medium': must be an EC2"):
+    with pytest.raises(
+        ConfigError, match=r"dev_box\.instance_type = 'ml\.t3\.medium': must be an EC2"
+    ):
         load_config(context)
 
 
@@ -75,7 +79,7 @@ def test_fails_on_negative_count(cdk_context: dict[str, Any]) -> None:
     _dev(context)["serving"]["instance_count"] = -1
     with pytest.raises(
         ConfigError,
-        match=r"environments\.dev\.serving\.instance_count = -1: must be an integer >= 1 \(instances\)",
+        match=r"dev\.serving\.instance_count = -1: must be an integer >= 1 \(instances\)",
     ):
         load_config(context)
 
@@ -83,15 +87,21 @@ def test_fails_on_negative_count(cdk_context: dict[str, Any]) -> None:
 def test_fails_on_negative_idle_minutes(cdk_context: dict[str, Any]) -> None:
     context = _context(cdk_context)
     _dev(context)["notebook"]["idle_stop_minutes"] = -30
-    with pytest.raises(ConfigError, match=r"idle_stop_minutes = -30: must be an integer >= 5 \(minutes\)"):
+    with pytest.raises(
+        ConfigError, match=r"idle_stop_minutes = -30: must be an integer >= 5 \(minutes\)"
+    ):
         load_config(context)
 
 
-@pytest.mark.parametrize("cidr", ["10.0.0.0/33", "10.0.0.1/16", "not-a-cidr", "8.8.0.0/16", "10.0.0.0/8"])
+@pytest.mark.parametrize(
+    "cidr", ["10.0.0.0/33", "10.0.0.1/16", "not-a-cidr", "8.8.0.0/16", "10.0.0.0/8"]
+)
 def test_fails_on_bad_cidr(cdk_context: dict[str, Any], cidr: str) -> None:
     context = _context(cdk_context)
     _dev(context)["network"]["vpc_cidr"] = cidr
-    expected = f"sagestack.environments.dev.network.vpc_cidr = '{cidr}': must be a private IPv4 CIDR"
+    expected = (
+        f"sagestack.environments.dev.network.vpc_cidr = '{cidr}': must be a private IPv4 CIDR"
+    )
     with pytest.raises(ConfigError, match=re.escape(expected)):
         load_config(context)
 
@@ -117,14 +127,18 @@ def test_fails_on_unknown_top_level_environment_key(cdk_context: dict[str, Any])
 def test_fails_on_missing_key(cdk_context: dict[str, Any]) -> None:
     context = _context(cdk_context)
     del _dev(context)["log_retention_days"]
-    with pytest.raises(ConfigError, match=r"dev\.log_retention_days is missing; expected a number of days"):
+    with pytest.raises(
+        ConfigError, match=r"dev\.log_retention_days is missing; expected a number of days"
+    ):
         load_config(context)
 
 
 def test_fails_on_retention_cloudwatch_does_not_accept(cdk_context: dict[str, Any]) -> None:
     context = _context(cdk_context)
     _dev(context)["log_retention_days"] = 31
-    with pytest.raises(ConfigError, match=r"log_retention_days = 31: CloudWatch Logs accepts one of 1, 3, 5"):
+    with pytest.raises(
+        ConfigError, match=r"log_retention_days = 31: CloudWatch Logs accepts one of 1, 3, 5"
+    ):
         load_config(context)
 
 
@@ -142,7 +156,9 @@ def test_fails_on_account_without_region(cdk_context: dict[str, Any]) -> None:
         load_config(context)
 
 
-def test_fails_on_pinned_environment_without_availability_zones(cdk_context: dict[str, Any]) -> None:
+def test_fails_on_pinned_environment_without_availability_zones(
+    cdk_context: dict[str, Any],
+) -> None:
     context = _context(cdk_context)
     _dev(context).update(account="123456789012", region="eu-west-1")
     with pytest.raises(ConfigError, match=r"network\.availability_zones is missing; required when"):

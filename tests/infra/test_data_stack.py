@@ -49,7 +49,9 @@ def test_key_admits_cloudwatch_logs_for_this_account_only(synth: Synth) -> None:
                             {
                                 "Sid": "AllowCloudWatchLogsInThisAccount",
                                 "Condition": {
-                                    "ArnLike": {"kms:EncryptionContext:aws:logs:arn": Match.any_value()}
+                                    "ArnLike": {
+                                        "kms:EncryptionContext:aws:logs:arn": Match.any_value()
+                                    }
                                 },
                             }
                         )
@@ -74,7 +76,9 @@ def test_every_bucket_is_versioned_private_retained_and_expires_old_versions(syn
             "RestrictPublicBuckets": True,
         }
         rules = {rule["Id"]: rule for rule in props["LifecycleConfiguration"]["Rules"]}
-        assert rules["ExpireNoncurrentVersions"]["NoncurrentVersionExpiration"] == {"NoncurrentDays": 30}
+        assert rules["ExpireNoncurrentVersions"]["NoncurrentVersionExpiration"] == {
+            "NoncurrentDays": 30
+        }
 
 
 def test_prod_keeps_noncurrent_versions_longer(synth: Synth) -> None:
@@ -92,7 +96,10 @@ def test_prod_keeps_noncurrent_versions_longer(synth: Synth) -> None:
 
 def test_data_and_artifacts_buckets_use_the_key_and_log_access(synth: Synth) -> None:
     resources = synth.template_json("dev", "Data")["Resources"]
-    for logical_id, prefix in (("DataBucketB1A7365C", "data/"), ("ArtifactsBucket278B01C3", "artifacts/")):
+    for logical_id, prefix in (
+        ("DataBucketB1A7365C", "data/"),
+        ("ArtifactsBucket278B01C3", "artifacts/"),
+    ):
         props = resources[logical_id]["Properties"]
         (encryption,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
         assert encryption["ServerSideEncryptionByDefault"] == {
@@ -147,7 +154,8 @@ def test_access_log_bucket_admits_s3_log_delivery_from_this_stack_buckets(synth:
 
 @pytest.mark.parametrize(("env", "protected"), [("dev", False), ("test", False), ("prod", True)])
 def test_termination_protection_follows_config(synth: Synth, env: str, protected: bool) -> None:
-    assert synth.stack(env, "Data").termination_protection is protected
+    assert synth.stack_properties(env, "Data")["terminationProtection"] is protected
+    assert synth.stack_properties(env, "Network")["terminationProtection"] is False
 
 
 @pytest.mark.parametrize(
@@ -172,7 +180,7 @@ def test_exports_have_stable_environment_scoped_names(synth: Synth) -> None:
 
 
 def test_stack_tags_come_from_config(synth: Synth) -> None:
-    assert synth.stack("prod", "Data").tags.tag_values() == {
+    assert synth.stack_properties("prod", "Data")["tags"] == {
         "environment": "prod",
         "owner": "ml-platform",
         "project": "sagestack",

@@ -15,7 +15,9 @@ from .conftest import ENVIRONMENTS, Synth
 
 
 def _on_start_script(synth: Synth, env: str) -> str:
-    (config,) = synth.resources(env, "DevEnvironment", "AWS::SageMaker::NotebookInstanceLifecycleConfig").values()
+    (config,) = synth.resources(
+        env, "DevEnvironment", "AWS::SageMaker::NotebookInstanceLifecycleConfig"
+    ).values()
     (hook,) = config["Properties"]["OnStart"]
     return flatten_reference(hook["Content"]["Fn::Base64"])
 
@@ -35,7 +37,9 @@ def test_notebook_is_locked_down(synth: Synth, env: str) -> None:
             "PlatformIdentifier": PLATFORM_IDENTIFIER,
             "KmsKeyId": {"Fn::ImportValue": f"sagestack-{env}-data-key-arn"},
             "SubnetId": {"Fn::ImportValue": Match.string_like_regexp("Network:.*IsolatedSubnet1")},
-            "SecurityGroupIds": [{"Fn::ImportValue": Match.string_like_regexp("WorkloadSecurityGroup")}],
+            "SecurityGroupIds": [
+                {"Fn::ImportValue": Match.string_like_regexp("WorkloadSecurityGroup")}
+            ],
             "RoleArn": {"Fn::ImportValue": Match.string_like_regexp("NotebookRole")},
         },
     )
@@ -60,13 +64,15 @@ def test_no_physical_names_on_sagemaker_resources(synth: Synth, env: str) -> Non
 def test_lifecycle_installs_the_sdk_wheel_from_s3_without_dependencies(synth: Synth) -> None:
     script = _on_start_script(synth, "dev")
     assert 'WHEEL="/tmp/sagestack-0.1.0-py3-none-any.whl"' in script
-    assert "aws s3 cp \"s3://cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/" in script
+    assert 'aws s3 cp "s3://cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/' in script
     assert 'install --quiet --no-deps --no-index --force-reinstall "$WHEEL"' in script
     assert "pip install " not in script.replace('"$pip" install', "")  # nothing from an index
 
 
 @pytest.mark.parametrize(("env", "minutes"), [("dev", 60), ("test", 30), ("prod", 120)])
-def test_lifecycle_arms_the_idle_stop_with_configured_minutes(synth: Synth, env: str, minutes: int) -> None:
+def test_lifecycle_arms_the_idle_stop_with_configured_minutes(
+    synth: Synth, env: str, minutes: int
+) -> None:
     script = _on_start_script(synth, env)
     assert f"idle_stop.py --idle-minutes {minutes} --region <AWS::Region>" in script
     assert "systemctl enable --now sagestack-idle-stop.timer" in script
@@ -76,7 +82,9 @@ def test_lifecycle_arms_the_idle_stop_with_configured_minutes(synth: Synth, env:
 
 def test_notebook_role_may_read_exactly_the_wheel_before_first_start(synth: Synth) -> None:
     resources = synth.template_json("dev", "DevEnvironment")["Resources"]
-    (notebook_id,) = [k for k, v in resources.items() if v["Type"] == "AWS::SageMaker::NotebookInstance"]
+    (notebook_id,) = [
+        k for k, v in resources.items() if v["Type"] == "AWS::SageMaker::NotebookInstance"
+    ]
     sdk_policy_id = resources[notebook_id]["DependsOn"][0]
     statement = resources[sdk_policy_id]["Properties"]["PolicyDocument"]["Statement"]
     assert statement[0]["Action"] == "s3:GetObject"
@@ -90,9 +98,17 @@ def test_idle_stop_policy_names_only_this_notebook(synth: Synth) -> None:
             "PolicyDocument": {
                 "Statement": [
                     {
-                        "Action": ["sagemaker:DescribeNotebookInstance", "sagemaker:StopNotebookInstance"],
+                        "Action": [
+                            "sagemaker:DescribeNotebookInstance",
+                            "sagemaker:StopNotebookInstance",
+                        ],
                         "Effect": "Allow",
-                        "Resource": {"Fn::GetAtt": [Match.string_like_regexp("^Notebook"), "NotebookInstanceArn"]},
+                        "Resource": {
+                            "Fn::GetAtt": [
+                                Match.string_like_regexp("^Notebook"),
+                                "NotebookInstanceArn",
+                            ]
+                        },
                     }
                 ]
             }
@@ -158,7 +174,10 @@ def test_dev_box_ami_comes_from_the_public_ssm_parameter(synth: Synth) -> None:
 def test_dev_box_user_data_installs_the_sdk(synth: Synth) -> None:
     instance = _only(synth.resources("dev", "DevEnvironment", "AWS::EC2::Instance"))
     user_data = flatten_reference(instance["UserData"]["Fn::Base64"])
-    assert "python3.11 -m pip install --no-deps --no-index \"/tmp/sagestack-0.1.0-py3-none-any.whl\"" in user_data
+    assert (
+        'python3.11 -m pip install --no-deps --no-index "/tmp/sagestack-0.1.0-py3-none-any.whl"'
+        in user_data
+    )
 
 
 def test_dev_box_role_has_no_managed_policies_but_session_manager_channels(synth: Synth) -> None:

@@ -99,12 +99,15 @@ def test_job_roles_pull_only_the_xgboost_repository(synth: Synth, role: str) -> 
     pulls = [s for s in _statements(synth, "dev", role) if "ecr:BatchGetImage" in _actions(s)]
     (resource,) = [r for s in pulls for r in _resources(s)]
     assert resource.endswith(":repository/sagemaker-xgboost")
-    mapping = synth.template_json("dev", "Iam")["Mappings"]["XgboostImageRegistry"]
-    assert mapping["us-east-1"] == {"account": "683313688378"}
+    mappings = synth.template_json("dev", "Iam")["Mappings"]
+    scope = "Training" if role == "TrainingRole" else "Inference"
+    assert mappings[f"Xgboost{scope}Registry"]["us-east-1"] == {"account": "683313688378"}
 
 
 def test_kms_grants_are_limited_to_aws_resources(synth: Synth) -> None:
-    grants = [s for s in _statements(synth, "dev", "TrainingRole") if "kms:CreateGrant" in _actions(s)]
+    grants = [
+        s for s in _statements(synth, "dev", "TrainingRole") if "kms:CreateGrant" in _actions(s)
+    ]
     assert grants and all(
         s["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}} for s in grants
     )
@@ -113,7 +116,9 @@ def test_kms_grants_are_limited_to_aws_resources(synth: Synth) -> None:
 @pytest.mark.parametrize(("role", "passes"), [("NotebookRole", 2), ("OrchestrationRole", 1)])
 def test_pass_role_only_to_sagemaker(synth: Synth, role: str, passes: int) -> None:
     (statement,) = [s for s in _statements(synth, "dev", role) if "iam:PassRole" in _actions(s)]
-    assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+    assert statement["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
+    }
     assert len(_resources(statement)) == passes
     assert all("*" not in r for r in _resources(statement))
 
@@ -121,19 +126,29 @@ def test_pass_role_only_to_sagemaker(synth: Synth, role: str, passes: int) -> No
 def test_orchestration_role_runs_training_jobs_synchronously(synth: Synth) -> None:
     statements = _statements(synth, "dev", "OrchestrationRole")
     actions = {a for s in statements for a in _actions(s)}
-    assert {"sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "events:PutRule"} <= actions
+    assert {
+        "sagemaker:CreateTrainingJob",
+        "sagemaker:DescribeTrainingJob",
+        "events:PutRule",
+    } <= actions
     assert not any(a.startswith("s3:") for a in actions)
 
 
 def test_notebook_reads_only_its_environment_parameters(synth: Synth) -> None:
     statements = _statements(synth, "dev", "NotebookRole")
     (ssm,) = [s for s in statements if "ssm:GetParametersByPath" in _actions(s)]
-    assert [r.split(":parameter/")[1] for r in _resources(ssm)] == ["sagestack/dev", "sagestack/dev/*"]
+    assert [r.split(":parameter/")[1] for r in _resources(ssm)] == [
+        "sagestack/dev",
+        "sagestack/dev/*",
+    ]
 
 
 @pytest.mark.parametrize("name", ["training", "model", "notebook", "orchestration"])
 def test_role_arns_are_discoverable(synth: Synth, name: str) -> None:
     synth.template("dev", "Iam").has_resource_properties(
         "AWS::SSM::Parameter",
-        {"Name": f"/sagestack/dev/{name}-role-arn", "Value": {"Fn::GetAtt": [Match.any_value(), "Arn"]}},
+        {
+            "Name": f"/sagestack/dev/{name}-role-arn",
+            "Value": {"Fn::GetAtt": [Match.any_value(), "Arn"]},
+        },
     )

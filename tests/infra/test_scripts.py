@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import hashlib
 import io
@@ -11,11 +12,15 @@ from pathlib import Path
 from stacks.constructs.notebook_scripts.idle_stop import last_activity, should_stop
 from stacks.constructs.sdk_wheel import REPO_ROOT, build_wheel, build_wheel_bytes
 
-NOW = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
 
 
 def _status(minutes_ago: int) -> dict[str, str]:
-    return {"last_activity": (NOW - dt.timedelta(minutes=minutes_ago)).isoformat().replace("+00:00", "Z")}
+    return {
+        "last_activity": (NOW - dt.timedelta(minutes=minutes_ago))
+        .isoformat()
+        .replace("+00:00", "Z")
+    }
 
 
 def test_idle_long_enough_stops() -> None:
@@ -50,10 +55,18 @@ def test_wheel_is_byte_reproducible_and_complete() -> None:
         assert {i.date_time for i in wheel.infolist()} == {(1980, 1, 1, 0, 0, 0)}
         record = wheel.read("sagestack-0.1.0.dist-info/RECORD").decode()
         assert len(record.splitlines()) == len(names)
-        assert "Requires-Python: >=3.11" in wheel.read("sagestack-0.1.0.dist-info/METADATA").decode()
+        assert (
+            "Requires-Python: >=3.11" in wheel.read("sagestack-0.1.0.dist-info/METADATA").decode()
+        )
 
 
 def test_build_wheel_writes_a_content_addressed_file() -> None:
     wheel = build_wheel()
     assert wheel.path.name == wheel.filename
     assert Path(wheel.path).read_bytes() == build_wheel_bytes(REPO_ROOT)[1]
+
+
+def test_idle_stop_runs_on_the_instance_python_3_9() -> None:
+    source = (REPO_ROOT / "stacks/constructs/notebook_scripts/idle_stop.py").read_text()
+    ast.parse(source, feature_version=(3, 9))
+    assert "dt.UTC" not in source  # added in 3.11

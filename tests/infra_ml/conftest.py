@@ -236,8 +236,14 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     )
     assembly = app.synth()
     templates, files = {}, {}
-    for stack_id in ("TrainingScript", "TrainingTuned", "Serving", "ServingServerless",
-                     "FoundationEu", "FoundationAgnostic"):
+    for stack_id in (
+        "TrainingScript",
+        "TrainingTuned",
+        "Serving",
+        "ServingServerless",
+        "FoundationEu",
+        "FoundationAgnostic",
+    ):
         artifact = assembly.get_stack_by_name(stack_id)
         templates[stack_id] = artifact.template
         files[stack_id] = Path(artifact.template_full_path)
@@ -265,7 +271,7 @@ def definition_of(template: dict[str, Any], logical_id_prefix: str = "") -> dict
 
 
 def _placeholder(intrinsic: dict[str, Any]) -> str:
-    (fn, arg), = intrinsic.items()
+    ((fn, arg),) = intrinsic.items()
     if fn == "Ref":
         return f"${{Ref:{arg}}}"
     if fn == "Fn::GetAtt":
@@ -278,9 +284,7 @@ def _placeholder(intrinsic: dict[str, Any]) -> str:
 
 
 def resources_of(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
-    return {
-        lid: r for lid, r in template["Resources"].items() if r["Type"] == resource_type
-    }
+    return {lid: r for lid, r in template["Resources"].items() if r["Type"] == resource_type}
 
 
 __all__ = [

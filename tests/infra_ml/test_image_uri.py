@@ -37,13 +37,26 @@ def test_concrete_region_gives_a_literal_uri(region: str, expected: str) -> None
     assert xgboost_image_uri(stack, "inference") == expected
 
 
-def test_same_uri_as_sagemaker_core_retrieve_in_every_region() -> None:
-    # The SDK's own function is the reference (importing it costs ~4 s, so only here).
+SAMPLE_REGIONS = [
+    "eu-west-1",
+    "us-east-1",
+    "cn-north-1",
+    "cn-northwest-1",
+    "us-gov-west-1",
+    "us-iso-east-1",
+    "il-central-1",
+    "ap-southeast-4",
+]
+
+
+def test_same_uri_as_sagemaker_core_retrieve() -> None:
+    # The SDK's own function is the reference (importing it costs ~4 s and each call reloads
+    # botocore's endpoint data, so a sample of partitions rather than all 37 regions).
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         from sagemaker.core import image_uris
 
-    for region in sorted(registries("training")):
+    for region in SAMPLE_REGIONS:
         for scope in ("training", "inference"):
             assert image_uri_for_region(region, scope) == image_uris.retrieve(
                 "xgboost", region, version=XGBOOST_VERSION, image_scope=scope
@@ -58,8 +71,13 @@ def test_environment_agnostic_stack_maps_region_at_deploy_time() -> None:
         "Fn::Join": [
             "",
             [
-                {"Fn::FindInMap": ["SageMakerXgboost320Registries", {"Ref": "AWS::Region"},
-                                   "training"]},
+                {
+                    "Fn::FindInMap": [
+                        "SageMakerXgboost320Registries",
+                        {"Ref": "AWS::Region"},
+                        "training",
+                    ]
+                },
                 ".dkr.ecr.",
                 {"Ref": "AWS::Region"},
                 ".",

@@ -50,7 +50,12 @@ def test_archive_entries_are_sorted_normalized_and_filtered(source: Path) -> Non
         assert [m.name for m in members] == ["pkg/util.py", "train.py"]
         for m in members:
             assert (m.mtime, m.uid, m.gid, m.uname, m.gname, m.mode) == (
-                FIXED_MTIME, 0, 0, "", "", 0o644,
+                FIXED_MTIME,
+                0,
+                0,
+                "",
+                "",
+                0o644,
             )
             assert m.isreg()
         assert tar.extractfile("train.py").read() == b"print('train')\n"  # type: ignore[union-attr]
@@ -76,7 +81,9 @@ def test_written_archive_is_keyed_by_content_hash(source: Path, tmp_path: Path) 
 def _synth(source: Path, build_dir: Path, outdir: Path) -> tuple[str, bytes]:
     app = App(outdir=str(outdir))
     stack = Stack(app, "S")
-    asset = SourceAsset(stack, "Code", props=SourceAssetProps(source_dir=source, build_dir=build_dir))
+    asset = SourceAsset(
+        stack, "Code", props=SourceAssetProps(source_dir=source, build_dir=build_dir)
+    )
     CfnOutput(stack, "Uri", value=asset.s3_uri)
     assembly = app.synth()
     template = json.dumps(assembly.get_stack_by_name("S").template, sort_keys=True)

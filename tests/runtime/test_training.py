@@ -187,11 +187,11 @@ def test_sigterm_to_the_runner_stops_the_job(
     )
     runner = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
-    while not list(tmp_path.glob("jobs/*/output/data/pid")) and time.monotonic() < deadline:
+    pid_text = ""
+    while not pid_text and time.monotonic() < deadline:
         time.sleep(0.05)
-    (pid_file,) = tmp_path.glob("jobs/*/output/data/pid")
-    time.sleep(0.1)
-    child = int(pid_file.read_text())
+        pid_text = "".join(p.read_text() for p in tmp_path.glob("jobs/*/output/data/pid"))
+    child = int(pid_text)
     runner.send_signal(signal.SIGTERM)
     assert runner.wait(timeout=20) != 0
     time.sleep(0.2)

@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,7 @@ class Job:
     def channel_dir(self, name: str) -> Path:
         return self.root / "input" / "data" / name
 
-    def write_channel(self, name: str, files: dict[str, str | bytes]) -> Path:
+    def write_channel(self, name: str, files: Mapping[str, str | bytes]) -> Path:
         directory = self.channel_dir(name)
         directory.mkdir(parents=True, exist_ok=True)
         for file_name, content in files.items():
@@ -142,7 +143,9 @@ class Job:
             "SM_OUTPUT_DIR": str(self.root / "output"),
             "SM_INPUT_DIR": str(self.root / "input"),
             "SM_INPUT_CONFIG_DIR": str(self.root / "input" / "config"),
-            "SM_CHECKPOINT_CONFIG_FILE": str(self.root / "input" / "config" / "checkpointconfig.json"),
+            "SM_CHECKPOINT_CONFIG_FILE": str(
+                self.root / "input" / "config" / "checkpointconfig.json"
+            ),
             "SM_HOSTS": json.dumps(self.hosts),
             "SM_CURRENT_HOST": self.current_host,
             "TRAINING_JOB_NAME": "test-job",

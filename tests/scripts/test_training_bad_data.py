@@ -74,7 +74,9 @@ def test_fails_on_rows_of_different_widths(binary_job: Job, row: str, phrase: st
 
 def test_fails_on_label_outside_binary_range(binary_job: Job):
     binary_job.write_channel("train", {"part-0.csv": "0,1,2\n1,3,4\n2,5,6\n"})
-    assert_fails(binary_job, BINARY, "line 3", "label is 2", "binary:logistic needs labels in [0, 1]")
+    assert_fails(
+        binary_job, BINARY, "line 3", "label is 2", "binary:logistic needs labels in [0, 1]"
+    )
 
 
 def test_fails_on_label_at_or_above_num_class(binary_job: Job):
@@ -152,6 +154,7 @@ def test_fails_on_pipe_mode(binary_job: Job):
     ],
 )
 def test_fails_on_bad_hyperparameters(binary_job: Job, argv: list[str], phrase: str):
+    binary_job.write_configs({}, {"train": "text/csv", "validation": "text/csv"})
     assert_fails(binary_job, argv, phrase)
 
 

@@ -60,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError) as error:
         print(f"Jupyter not reachable yet, not stopping: {error}")
         return 0
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.timezone.utc)  # noqa: UP017 (UTC alias is 3.11+; instance has 3.9)
     if not should_stop(status, kernels, now, args.idle_minutes):
         return 0
     with open(RESOURCE_METADATA) as metadata:

@@ -1,0 +1,142 @@
+"""The Serving stack: endpoint (model, config, guarded blue/green updates) and batch transform."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import Stack
+from constructs import Construct
+
+from stacks.constructs import _common as common
+from stacks.constructs.discovery import Discovery
+from stacks.constructs.endpoint import (
+    EndpointProps,
+    ServingEndpoint,
+    TrafficShifting,
+    VariantKind,
+)
+from stacks.constructs.job_roles import (
+    BATCH_TRANSFORM_PREFIX,
+    DATA_CAPTURE_PREFIX,
+    TRAINING_OUTPUT_PREFIX,
+)
+from stacks.constructs.retention import retention
+from stacks.data_stack import DataStack
+from stacks.iam_stack import IamStack
+from stacks.network_stack import NetworkStack
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+INFERENCE_SOURCE_DIR = REPO_ROOT / "inference"
+ARTIFACTS_BUCKET_PLACEHOLDER = "{artifacts_bucket}"
+"""In ``model_data_url``, stands for this environment's artifacts bucket name."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServingStackProps:
+    """What one environment configures about serving; the rest comes from the other stacks."""
+
+    environment: str
+    model_package_arn: str | None = None
+    """The registered model to serve; set this or ``model_data_url``."""
+    model_data_url: str | None = None
+    """An s3://…/model.tar.gz; ``{artifacts_bucket}`` stands for the artifacts bucket name."""
+    variant_kind: VariantKind = VariantKind.INSTANCE
+    """INSTANCE or SERVERLESS; default INSTANCE."""
+    instance_type: str = "ml.m5.large"
+    """Instance variant type."""
+    min_instance_count: int = 1
+    """Initial and minimum instance count."""
+    max_instance_count: int = 2
+    """Autoscaling maximum."""
+    serverless_memory_mib: int = 2048
+    """Serverless memory (1024-6144 in 1024 MiB steps)."""
+    serverless_max_concurrency: int = 5
+    """Serverless concurrent invocations."""
+    network_isolation: bool = True
+    """Instance variants: isolate the container (code must then be inside the model artifact,
+    under code/); False serves inference/ from its S3 asset through the VPC's S3 endpoint."""
+    data_capture_sampling_percent: int = 20
+    """Share of requests and responses captured (instance variants; 0 turns capture off)."""
+    traffic_shifting: TrafficShifting = TrafficShifting.CANARY
+    """Blue/green traffic shifting on updates."""
+    log_retention_days: int = 365
+    """Retention of the batch transform state machine's log (a CloudWatch Logs value)."""
+    source_dir: Path = INFERENCE_SOURCE_DIR
+    """The inference code (SAGEMAKER_PROGRAM=inference.py); default the repo's inference/."""
+
+
+class ServingStack(Stack):
+    """Composes the ServingEndpoint construct from the Data, Network and Iam stacks' outputs."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        props: ServingStackProps,
+        data: DataStack,
+        network: NetworkStack,
+        roles: IamStack,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        refs = data.refs_for(self)
+        self.add_stack_dependency(network, "uses the isolated subnets and workload security group")
+        self.add_stack_dependency(roles, "runs the model with the model role")
+        model_data_url = props.model_data_url
+        if model_data_url is not None:
+            model_data_url = model_data_url.replace(
+                ARTIFACTS_BUCKET_PLACEHOLDER, refs.artifacts_bucket.bucket_name
+            )
+        self.serving = ServingEndpoint(
+            self,
+            "Endpoint",
+            props=EndpointProps(
+                artifacts_bucket=refs.artifacts_bucket,
+                data_bucket=refs.data_bucket,
+                encryption_key=refs.key,
+                model_role=roles.model_role,
+                subnets=network.subnets,
+                security_groups=[network.security_group],
+                source_dir=props.source_dir,
+                model_package_arn=props.model_package_arn,
+                model_data_url=model_data_url,
+                variant_kind=props.variant_kind,
+                instance_type=props.instance_type,
+                min_instance_count=props.min_instance_count,
+                max_instance_count=props.max_instance_count,
+                serverless_memory_mib=props.serverless_memory_mib,
+                serverless_max_concurrency=props.serverless_max_concurrency,
+                network_isolation=props.network_isolation,
+                data_capture_sampling_percent=props.data_capture_sampling_percent,
+                data_capture_prefix=DATA_CAPTURE_PREFIX,
+                traffic_shifting=props.traffic_shifting,
+                transform_output_prefix=BATCH_TRANSFORM_PREFIX,
+                model_artifacts_prefix=TRAINING_OUTPUT_PREFIX,
+                transform_job_name_prefix=f"sagestack-{props.environment}-batch",
+                log_retention=retention(props.log_retention_days),
+                # The foundation's model role already reads artifacts and data, writes
+                # data-capture/ and batch-transform/ and uses the key; the construct adds only
+                # the code asset it uploads.
+                grant_role_access=False,
+                # The data key is imported here, so its policy cannot admit the alarms.
+                notification_key=common.notification_key(self, "NotificationKey"),
+            ),
+        )
+
+        discovery = Discovery(self, "Discovery", environment=props.environment)
+        discovery.publish(
+            "endpoint-name", self.serving.endpoint_name, "Real-time endpoint of the served model"
+        )
+        discovery.publish(
+            "batch-transform-state-machine-arn",
+            self.serving.transform_state_machine.state_machine_arn,
+            "Batch transform definition: start an execution with {'input_s3_uri': ...}",
+        )
+        discovery.publish(
+            "serving-alarm-topic-arn",
+            self.serving.topic.topic_arn,
+            "SNS topic of the endpoint's rollback alarms",
+        )
