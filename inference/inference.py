@@ -37,11 +37,18 @@ from typing import Any
 import numpy as np
 import xgboost as xgb
 
+try:  # imported with the module, i.e. when a worker starts, not on the first large request
+    import pandas as pd
+except ImportError:  # the numpy path below handles every size, just more slowly
+    pd = None
+
 logger = logging.getLogger(__name__)
 
 MODEL_FILE = "xgboost-model"
-# Realtime InvokeEndpoint caps bodies at 6 MiB; batch transform says its own cap in this variable.
-MAX_PAYLOAD_BYTES = int(float(os.environ.get("SAGEMAKER_MAX_PAYLOAD_IN_MB") or 6) * 1024 * 1024)
+# Realtime InvokeEndpoint caps bodies at 6 MiB; batch transform says its own cap in this variable
+# (0 there means chunked transfer, which has no fixed size: allow the 100 MB batch maximum).
+_max_payload_mb = float(os.environ.get("SAGEMAKER_MAX_PAYLOAD_IN_MB") or 6)
+MAX_PAYLOAD_BYTES = int((_max_payload_mb if _max_payload_mb > 0 else 100) * 1024 * 1024)
 
 CSV = "text/csv"
 JSON = "application/json"
@@ -241,13 +248,11 @@ def decode_csv(body: Any, num_features: int) -> np.ndarray:
     if text.count(",") != rows * (num_features - 1):  # cheap proof that no row is short or long
         return _csv_rows_slow(text, num_features)
     try:
-        if rows < _PANDAS_MIN_ROWS:
+        if rows < _PANDAS_MIN_ROWS or pd is None:
             if rows > 1 and any(line.count(",") != num_features - 1 for line in text.split("\n")):
                 return _csv_rows_slow(text, num_features)
             flat = np.array(text.replace("\n", ",").split(","), dtype=np.float32)
             return flat.reshape(rows, num_features)
-        import pandas as pd  # the container ships pandas; its C parser is ~3x numpy's here
-
         frame = pd.read_csv(
             io.StringIO(text), header=None, dtype=np.float32, engine="c", skip_blank_lines=False
         )

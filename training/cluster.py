@@ -8,17 +8,27 @@ the container's helper, so the script runs the same locally.
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import socket
 import time
 from collections.abc import Iterator
 
 from job_errors import UserError
+from sm_constants import HOST_ADDRESSES_ENV
 from xgboost import collective
 from xgboost.tracker import RabitTracker
 
 
 def resolve_host(host: str, timeout_s: float) -> str:
-    """Hosts' DNS names appear a little after the containers start; retry like the container."""
+    """Hosts' DNS names appear a little after the containers start; retry like the container.
+
+    The local runtime runs every "host" on loopback and maps the names in HOST_ADDRESSES_ENV,
+    since algo-1..N resolve nowhere outside SageMaker's network.
+    """
+    addresses = json.loads(os.environ.get(HOST_ADDRESSES_ENV) or "{}")
+    if host in addresses:
+        return str(addresses[host])
     deadline = time.monotonic() + timeout_s
     while True:
         try:

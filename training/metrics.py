@@ -86,11 +86,14 @@ def default_eval_metric(objective: str) -> str | None:
 
 
 def split_eval_metrics(value: str | Sequence[str] | None) -> list[str]:
-    """`"auc,logloss"` or `["auc", "logloss"]` -> `["auc", "logloss"]` (built-in accepts both)."""
+    """`"auc,logloss"`, `'["auc", "logloss"]'` or a list -> `["auc", "logloss"]`."""
     if value is None:
         return []
+    if isinstance(value, str) and value.strip().startswith("["):
+        # v3 sends a list as JSON (`["auc", "logloss"]`), legacy script mode as a Python repr.
+        value = value.strip()[1:-1]
     items = value.split(",") if isinstance(value, str) else list(value)
-    return [m.strip() for m in items if m and m.strip()]
+    return [m.strip().strip("'\"").strip() for m in items if m.strip().strip("'\"").strip()]
 
 
 def metric_regex(channel: str, metric: str) -> str:

@@ -205,6 +205,18 @@ def write_report(
         ),
         "plots": plots,
     }
+    report = _finite(report)
     with open(os.path.join(directory, c.EVALUATION_FILE), "w", encoding="utf-8") as f:
-        json.dump(report, f, indent=2, allow_nan=True)
+        json.dump(report, f, indent=2, allow_nan=False)
     return report
+
+
+def _finite(value: Any) -> Any:
+    """NaN/inf (e.g. AUC of a one-class sample) become null: strict JSON parsers reject NaN."""
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value

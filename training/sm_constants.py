@@ -25,6 +25,7 @@ SM_CHECKPOINT_CONFIG_FILE = "SM_CHECKPOINT_CONFIG_FILE"
 
 # Not a SageMaker variable: lets two "hosts" share one machine (tests, the local runtime).
 TRACKER_PORT_ENV = "SAGESTACK_TRACKER_PORT"
+HOST_ADDRESSES_ENV = "SAGESTACK_HOST_ADDRESSES"  # local runtime: {"algo-1": "127.0.0.1", ...}
 DEFAULT_TRACKER_PORT = 9099  # the port the XGBoost container's own tracker uses
 COLLECTIVE_TIMEOUT_ENV = "SAGESTACK_COLLECTIVE_TIMEOUT_S"
 DEFAULT_COLLECTIVE_TIMEOUT_S = 300

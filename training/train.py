@@ -87,6 +87,11 @@ def _load(env: job_env.JobEnv, config: hyperparams.TrainConfig):
             f"Missing required channel {c.TRAIN_CHANNEL!r}: give the job an input channel named "
             f"train (no SM_CHANNEL_TRAIN and no {c.DEFAULT_INPUT_DIR}/data/train)"
         )
+    if config.early_stopping_rounds and c.VALIDATION_CHANNEL not in env.channels:
+        raise UserError(
+            "early_stopping_rounds needs a validation channel to watch; add one or drop "
+            "early_stopping_rounds"
+        )
     loaded = {}
     for name in (c.TRAIN_CHANNEL, c.VALIDATION_CHANNEL):
         if name not in env.channels:
@@ -144,11 +149,6 @@ def fit(env: job_env.JobEnv, config: hyperparams.TrainConfig) -> dict[str, Any]:
     )
     with context as rank:
         train, validation = _load(env, config)
-        if config.early_stopping_rounds and validation is None:
-            raise UserError(
-                "early_stopping_rounds needs a validation channel to watch; add one or drop "
-                "early_stopping_rounds"
-            )
         evals = [(train.dmatrix, "train")]
         if validation is not None:
             evals.append((validation.dmatrix, "validation"))  # last: early stopping watches it
@@ -264,7 +264,15 @@ def run_job(argv: Sequence[str], environ: Mapping[str, str]) -> int:
         write_failure(failure, str(e))
         return EXIT_USER_ERROR
     except xgb.core.XGBoostError as e:
-        write_failure(failure, f"XGBoost rejected the job: {_xgboost_reason(e)}")
+        reason = _xgboost_reason(e)
+        if any(word in str(e) for word in ("collective", "socket", "EOF", "tracker")):
+            write_failure(
+                failure,
+                "Lost contact with another host of the training cluster; its own failure "
+                f"reason says why ({reason})",
+            )
+        else:
+            write_failure(failure, f"XGBoost rejected the job: {reason}")
         return EXIT_USER_ERROR
     except Exception as e:  # noqa: BLE001 - anything else is our bug; say so, keep the traceback
         traceback.print_exc()

@@ -7,14 +7,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import INFERENCE_DIR, TRAINING_DIR
+from scripts_support import INFERENCE_DIR, TRAINING_DIR
 
 # Third-party packages the container image ships (deep-learning-containers docker/xgboost).
 CONTAINER_PACKAGES = {"xgboost", "numpy", "scipy", "pandas", "pyarrow", "matplotlib", "flask"}
 
 
 def imported_roots(path: Path) -> set[str]:
-    roots = set()
+    roots: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             roots.update(alias.name.split(".")[0] for alias in node.names)

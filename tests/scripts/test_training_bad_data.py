@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 import pytest
-from conftest import Job, binary_data, csv_text
+from scripts_support import Job, binary_data, csv_text
 
 BINARY = ["--num_round", "3", "--objective", "binary:logistic"]
 

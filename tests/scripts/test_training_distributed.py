@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import xgboost as xgb
-from conftest import Job, binary_data, csv_text, free_port
+from scripts_support import Job, binary_data, csv_text, free_port
 
 HOSTS = ["localhost", "127.0.0.1"]  # sorted: 127.0.0.1 is the first host, so it runs the tracker
 

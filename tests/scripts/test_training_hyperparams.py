@@ -123,3 +123,9 @@ def test_metric_direction_matches_xgboost():
     assert metrics.metric_direction("ndcg@5-") == "Maximize"
     assert metrics.metric_direction("rmse") == "Minimize"
     assert metrics.metric_direction("error@0.7") == "Minimize"
+
+
+@pytest.mark.parametrize("value", ['["auc", "logloss"]', "['auc', 'logloss']", "auc, logloss"])
+def test_eval_metric_lists_from_either_sdk(value):
+    # v3 JSON-encodes list values; legacy script mode passes str(list).
+    assert resolve(["--num_round", "1", "--eval_metric", value]).eval_metrics == ["auc", "logloss"]

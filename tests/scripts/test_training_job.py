@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 import xgboost as xgb
-from conftest import Job, binary_data, csv_text
+from scripts_support import Job, binary_data, csv_text
 
 BINARY = ["--num_round", "20", "--objective", "binary:logistic", "--eval_metric", "auc"]
 
@@ -219,3 +219,30 @@ def test_killed_job_restarts_from_its_newest_checkpoint(job: Job):
     assert f"Resuming from checkpoint after {done} rounds; {60 - done} to go" in out
     assert iterations(out)[0] == done and iterations(out)[-1] == 59
     assert load_model(job).num_boosted_rounds() == 60
+
+
+def test_built_in_style_launch_with_only_config_files(binary_job: Job, capsys):
+    # No SM_CHANNEL_*, SM_HPS, SM_HOSTS or arguments: channels come from input/data, the
+    # hyperparameters (v2 JSON-encoded) from hyperparameters.json, formats from inputdataconfig.
+    (binary_job.root / "input" / "config" / "hyperparameters.json").write_text(
+        '{"num_round": "4", "objective": "\\"binary:logistic\\"", "eval_metric": "\\"auc\\""}'
+    )
+    import train
+
+    environ = {
+        key: value
+        for key, value in binary_job.env().items()
+        if key in ("SM_INPUT_DIR", "SM_MODEL_DIR", "SM_OUTPUT_DIR", "SM_OUTPUT_DATA_DIR")
+    }
+    assert train.run_job([], environ) == 0, binary_job.failure()
+    assert iterations(capsys.readouterr().out) == [0, 1, 2, 3]
+    assert load_model(binary_job).num_boosted_rounds() == 4
+
+
+def test_v3_failure_file_variable_wins(binary_job: Job, tmp_path):
+    target = tmp_path / "elsewhere" / "failure"
+    binary_job.extra_env["SM_OUTPUT_FAILURE"] = str(target)
+    assert binary_job.run(["--objective", "binary:logistic"]) == 0  # num_round from the file
+    binary_job.write_configs({}, {"train": "text/csv", "validation": "text/csv"})
+    assert binary_job.run(["--objective", "binary:logistic"]) == 1
+    assert "num_round" in target.read_text()
