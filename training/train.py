@@ -175,7 +175,8 @@ def fit(env: job_env.JobEnv, config: hyperparams.TrainConfig) -> dict[str, Any]:
                 xgb_model=start_booster,
                 callbacks=callbacks,
             )
-            log(f"Trained {remaining} rounds in {time.perf_counter() - started:.2f} s")
+            trained = booster.num_boosted_rounds() - done  # fewer than asked if it stopped early
+            log(f"Trained {trained} rounds in {time.perf_counter() - started:.2f} s")
         else:
             assert start_booster is not None
             booster = start_booster
