@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Aws, Duration
+from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -396,6 +396,9 @@ class TrainingJob(Construct):
                 "quality gate"
             ),
         )
+        # The registry is the record of every model that passed the gate: keep it (and its
+        # versions) when the stateless stack is deleted.
+        self.model_package_group.apply_removal_policy(RemovalPolicy.RETAIN)
         self.topic = common.notification_topic(self, "FailureTopic", topic_key)
 
         self._output_s3_uri = (

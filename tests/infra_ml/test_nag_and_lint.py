@@ -96,6 +96,9 @@ def test_unacknowledged_finding_fails_synth(tmp_path: Path) -> None:
 @pytest.mark.parametrize("stack_id", CONSTRUCT_STACKS)
 def test_cfn_lint_reports_no_errors_or_warnings(synthesized: Synthesized, stack_id: str) -> None:
     matches = lint_file(synthesized.template_files[stack_id])
-    # W3005: CDK adds DependsOn on the state machine's role next to the GetAtt of its ARN.
-    relevant = [m for m in matches if m.rule.id != "W3005"]
+    # W3005 on the state machine role: CDK's StateMachine adds DependsOn on its role next to the
+    # GetAtt of the role's ARN (aws-stepfunctions state-machine.ts); harmless, not ours to drop.
+    relevant = [
+        m for m in matches if not (m.rule.id == "W3005" and "StateMachineRole" in str(m.message))
+    ]
     assert relevant == [], "\n".join(str(m) for m in relevant)

@@ -218,8 +218,12 @@ def test_registers_in_the_declared_model_package_group(script: dict[str, Any], s
         {"Image": EU_IMAGE, "ModelDataUrl.$": "$.result.model_data_url"}
     ]
     assert script["States"]["Registered"] == {"Type": "Succeed", "OutputPath": "$.registration"}
-    synthesized.template("TrainingScript").has_resource_properties(
-        "AWS::SageMaker::ModelPackageGroup", {"ModelPackageGroupName": "sagestack-models"}
+    synthesized.template("TrainingScript").has_resource(
+        "AWS::SageMaker::ModelPackageGroup",
+        {
+            "Properties": Match.object_like({"ModelPackageGroupName": "sagestack-models"}),
+            "DeletionPolicy": "Retain",
+        },
     )
 
 
