@@ -44,6 +44,60 @@ class JobConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TrainingConfig(JobConfig):
+    """The Training stack's job definition (instance_type/count are the execution defaults)."""
+
+    mode: str
+    """'script' runs training/train.py; 'algorithm' runs the built-in XGBoost algorithm."""
+    hyperparameters: Mapping[str, str]
+    """Default hyperparameters (string values, as CreateTrainingJob takes them)."""
+    eval_metric: str
+    """XGBoost eval metric; the quality gate reads validation:<eval_metric>."""
+    quality_gate_threshold: float
+    """A model registers only if its final validation metric reaches this value."""
+    approval_status: str
+    """'PendingManualApproval' or 'Approved' for newly registered model packages."""
+    use_spot_instances: bool
+    """Managed spot training with checkpoints."""
+    max_runtime_s: int
+    """MaxRuntimeInSeconds of a training job."""
+    max_wait_s: int
+    """MaxWaitTimeInSeconds with spot (>= max_runtime_s)."""
+    schedule: str | None
+    """EventBridge rate(...)/cron(...) to retrain on, or None."""
+    trigger_on_new_data: bool
+    """Start a run when new objects arrive under the data bucket's train/ prefix."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServingConfig(JobConfig):
+    """The Serving stack; it exists only when a model is named (instance_count = minimum)."""
+
+    variant: str
+    """'instance' (VPC, KMS, data capture, autoscaling) or 'serverless'."""
+    max_instance_count: int
+    """Autoscaling maximum of the instance variant (>= instance_count)."""
+    serverless_memory_mib: int
+    """Serverless memory, 1024-6144 in steps of 1024."""
+    serverless_max_concurrency: int
+    """Serverless concurrent invocations, 1-200."""
+    model_package_arn: str | None
+    """The registered model to serve, or None."""
+    model_data_url: str | None
+    """s3://.../model.tar.gz to serve (`{artifacts_bucket}`: this stage's bucket), or None."""
+    data_capture_sampling_percent: int
+    """Share of requests/responses captured to the artifacts bucket (0-100)."""
+    traffic_shifting: str
+    """'canary', 'linear' or 'all_at_once' blue/green traffic shifting on updates."""
+    network_isolation: bool
+    """Isolate the model container; its artifact must then carry the inference code in code/."""
+
+    @property
+    def has_model(self) -> bool:
+        return self.model_package_arn is not None or self.model_data_url is not None
+
+
+@dataclass(frozen=True, kw_only=True)
 class NotebookConfig:
     """The SageMaker notebook instance of the DevEnvironment stack."""
 
@@ -89,8 +143,8 @@ class EnvironmentConfig:
     """12-digit account id, or None for an environment-agnostic Stage."""
     region: str | None
     """Region name, or None for an environment-agnostic Stage (set together with account)."""
-    training: JobConfig
-    serving: JobConfig
+    training: TrainingConfig
+    serving: ServingConfig
     notebook: NotebookConfig
     dev_box: DevBoxConfig
     network: NetworkConfig
@@ -191,13 +245,157 @@ def _ml_instance_type(section: _Section, key: str) -> str:
     return value
 
 
-def _job(section: _Section) -> JobConfig:
-    job = JobConfig(
+def _optional_value(section: _Section, key: str, expected: type[T], describe: str, default: T) -> T:
+    if section.optional(key) is None:
+        return default
+    return section.value(key, expected, describe)
+
+
+def _string_map(section: _Section, key: str, default: Mapping[str, str]) -> Mapping[str, str]:
+    raw = section.optional(key)
+    if raw is None:
+        return MappingProxyType(dict(default))
+    _check(
+        isinstance(raw, Mapping)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()),
+        section.key_path(key),
+        raw,
+        'must map names to string values, e.g. {"num_round": "100"}',
+    )
+    return MappingProxyType(dict(sorted(raw.items())))
+
+
+def _one_of(section: _Section, key: str, allowed: tuple[str, ...], default: str) -> str:
+    value = _optional_value(section, key, str, f"one of {', '.join(allowed)}", default)
+    _check(value in allowed, section.key_path(key), value, f"must be one of {', '.join(allowed)}")
+    return value
+
+
+def _training(section: _Section) -> TrainingConfig:
+    max_runtime_s = _optional_value(section, "max_runtime_s", int, "seconds", 3600)
+    _check(max_runtime_s >= 1, section.key_path("max_runtime_s"), max_runtime_s, "must be >= 1")
+    max_wait_s = _optional_value(section, "max_wait_s", int, "seconds", 2 * max_runtime_s)
+    _check(
+        max_wait_s >= max_runtime_s,
+        section.key_path("max_wait_s"),
+        max_wait_s,
+        f"must be >= max_runtime_s ({max_runtime_s})",
+    )
+    threshold = section.value("quality_gate_threshold", (int, float), "a number")  # type: ignore[arg-type]
+    schedule = section.optional("schedule")
+    _check(
+        schedule is None or (isinstance(schedule, str) and schedule.startswith(("rate(", "cron("))),
+        section.key_path("schedule"),
+        schedule,
+        "must be null or an EventBridge expression such as 'rate(7 days)'",
+    )
+    training = TrainingConfig(
         instance_type=_ml_instance_type(section, "instance_type"),
         instance_count=_int_at_least(section, "instance_count", 1, "instances"),
+        mode=_one_of(section, "mode", ("script", "algorithm"), "script"),
+        hyperparameters=_string_map(
+            section, "hyperparameters", {"objective": "binary:logistic", "num_round": "100"}
+        ),
+        eval_metric=_optional_value(section, "eval_metric", str, "an XGBoost metric", "auc"),
+        quality_gate_threshold=float(threshold),
+        approval_status=_one_of(
+            section,
+            "approval_status",
+            ("PendingManualApproval", "Approved"),
+            "PendingManualApproval",
+        ),
+        use_spot_instances=_optional_value(
+            section, "use_spot_instances", bool, "true or false", True
+        ),
+        max_runtime_s=max_runtime_s,
+        max_wait_s=max_wait_s,
+        schedule=schedule,
+        trigger_on_new_data=_optional_value(
+            section, "trigger_on_new_data", bool, "true or false", False
+        ),
     )
     section.reject_unknown_keys()
-    return job
+    return training
+
+
+_MODEL_PACKAGE_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/.+$")
+
+
+def _serving(section: _Section) -> ServingConfig:
+    instance_count = _int_at_least(section, "instance_count", 1, "instances")
+    max_instance_count = _optional_value(
+        section, "max_instance_count", int, "an integer", max(instance_count, 2)
+    )
+    _check(
+        max_instance_count >= instance_count,
+        section.key_path("max_instance_count"),
+        max_instance_count,
+        f"must be >= instance_count ({instance_count})",
+    )
+    package = _optional_str(
+        section,
+        "model_package_arn",
+        _MODEL_PACKAGE_ARN,
+        "must be a model package ARN (arn:aws:sagemaker:<region>:<account>:model-package/...)",
+    )
+    data_url = section.optional("model_data_url")
+    _check(
+        data_url is None
+        or (
+            isinstance(data_url, str)
+            and data_url.startswith("s3://")
+            and data_url.endswith(".tar.gz")
+        ),
+        section.key_path("model_data_url"),
+        data_url,
+        "must be null or an s3://.../model.tar.gz URI",
+    )
+    _check(
+        package is None or data_url is None,
+        section.key_path("model_package_arn"),
+        package,
+        "set model_package_arn or model_data_url, not both",
+    )
+    capture = _optional_value(section, "data_capture_sampling_percent", int, "0-100", 20)
+    _check(
+        0 <= capture <= 100,
+        section.key_path("data_capture_sampling_percent"),
+        capture,
+        "must be 0-100",
+    )
+    memory = _optional_value(section, "serverless_memory_mib", int, "MiB", 2048)
+    _check(
+        memory in (1024, 2048, 3072, 4096, 5120, 6144),
+        section.key_path("serverless_memory_mib"),
+        memory,
+        "must be one of 1024, 2048, 3072, 4096, 5120, 6144",
+    )
+    concurrency = _optional_value(section, "serverless_max_concurrency", int, "1-200", 5)
+    _check(
+        1 <= concurrency <= 200,
+        section.key_path("serverless_max_concurrency"),
+        concurrency,
+        "must be 1-200",
+    )
+    serving = ServingConfig(
+        instance_type=_ml_instance_type(section, "instance_type"),
+        instance_count=instance_count,
+        variant=_one_of(section, "variant", ("instance", "serverless"), "instance"),
+        max_instance_count=max_instance_count,
+        serverless_memory_mib=memory,
+        serverless_max_concurrency=concurrency,
+        model_package_arn=package,
+        model_data_url=data_url,
+        data_capture_sampling_percent=capture,
+        traffic_shifting=_one_of(
+            section, "traffic_shifting", ("canary", "linear", "all_at_once"), "canary"
+        ),
+        network_isolation=_optional_value(
+            section, "network_isolation", bool, "true or false", True
+        ),
+    )
+    section.reject_unknown_keys()
+    return serving
 
 
 def _notebook(section: _Section) -> NotebookConfig:
@@ -339,8 +537,8 @@ def _environment(name: str, section: _Section) -> EnvironmentConfig:
         name=name,
         account=account,
         region=region,
-        training=_job(section.section("training")),
-        serving=_job(section.section("serving")),
+        training=_training(section.section("training")),
+        serving=_serving(section.section("serving")),
         notebook=_notebook(section.section("notebook")),
         dev_box=_dev_box(section.section("dev_box")),
         network=_network(section.section("network"), pinned=account is not None),

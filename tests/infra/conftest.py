@@ -36,6 +36,12 @@ from stacks.config import EnvironmentConfig, load_config  # noqa: E402
 
 ENVIRONMENTS = ("dev", "test", "prod")
 STACK_IDS = ("Data", "Network", "Iam", "DevEnvironment")
+"""The foundation's stacks, in every environment; tests/infra_ml covers Training and Serving."""
+ALL_STACK_IDS = {
+    "dev": (*STACK_IDS, "Training"),
+    "test": (*STACK_IDS, "Training", "Serving"),  # only `test` names a model to serve
+    "prod": (*STACK_IDS, "Training"),
+}
 
 
 def synthesize(outdir: Path) -> None:
