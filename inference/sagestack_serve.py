@@ -1,4 +1,4 @@
-"""Script-mode serving handlers for any sagestack ``Model`` subclass (SAGEMAKER_PROGRAM=sagestack_serve.py).
+"""Script-mode serving handlers for any sagestack ``Model`` subclass (sagestack_serve.py).
 
 training/sagestack_train.py copies this file, the model's module, the ``sagestack`` base modules
 and a manifest into ``code/`` of the model directory, so the archive serves itself with

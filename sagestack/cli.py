@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from sagestack import cli_cloud
 from sagestack.local.channels import Channel, ChannelError, local_path
 from sagestack.local.hyperparameters import decode_value
 from sagestack.local.training import TrainingJobError, TrainingJobResult, run_training_job
@@ -251,6 +252,8 @@ def demo() -> None:
 
     raise typer.Exit(main())
 
+
+cli_cloud.register(app)
 
 if __name__ == "__main__":
     app()

@@ -1,4 +1,4 @@
-"""SageMaker script-mode entry point for any sagestack ``Model`` subclass (named by sagestack_model).
+"""SageMaker script-mode entry point for any sagestack ``Model`` subclass (``sagestack_model``).
 
 sagestack.sdk.packaging puts this file in a source directory next to the user's module and the
 few ``sagestack`` modules ``Model`` needs, so it runs in any image with Python and numpy, under
@@ -126,9 +126,14 @@ def load_class(spec: str) -> type:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
+        hint = (
+            "it is shipped as a top-level module, so use absolute imports (and list local "
+            "files it imports in the class's dependencies)"
+            if "relative import" in str(exc)
+            else "if a library is missing, give the model an image_uri with it installed"
+        )
         raise JobError(
-            f"cannot import {module_name!r}: {type(exc).__name__}: {exc}. If a library is "
-            "missing, give the model an image_uri with it installed"
+            f"cannot import {module_name!r}: {type(exc).__name__}: {exc}; {hint}"
         ) from exc
     cls = getattr(module, class_name, None)
     if not isinstance(cls, type):
@@ -179,9 +184,7 @@ def _call(model: Any, hook: str, *args: Any) -> Any:
         return getattr(model, hook)(*args)
     except Exception as exc:
         traceback.print_exc()
-        raise JobError(
-            f"{type(model).__name__}.{hook} raised {type(exc).__name__}: {exc}"
-        ) from exc
+        raise JobError(f"{type(model).__name__}.{hook} raised {type(exc).__name__}: {exc}") from exc
 
 
 def metrics_line(metrics: Mapping[str, Mapping[str, float]]) -> str | None:
@@ -218,8 +221,7 @@ def train_model(environ: Mapping[str, str]) -> dict[str, Any]:
         or {}
     )
     resource_config = (
-        _json(environ, "SM_RESOURCE_CONFIG", os.path.join(config_dir, "resourceconfig.json"))
-        or {}
+        _json(environ, "SM_RESOURCE_CONFIG", os.path.join(config_dir, "resourceconfig.json")) or {}
     )
     all_hosts, current = hosts(environ, resource_config)
     if current != all_hosts[0]:

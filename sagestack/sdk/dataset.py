@@ -106,7 +106,7 @@ def data_files(path: str | os.PathLike[str]) -> list[str]:
     root = os.fspath(path)
     if os.path.isfile(root):
         return [root]
-    found = []
+    found: list[str] = []
     for directory, dirs, names in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
         found.extend(os.path.join(directory, n) for n in names if not n.startswith((".", "_")))
@@ -168,14 +168,19 @@ def _is_number(token: str) -> bool:
     return True
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, missing: str) -> str:
     if isinstance(value, float):
-        return "" if math.isnan(value) else repr(value)
+        return missing if math.isnan(value) else repr(value)
     return str(value)
 
 
-def format_csv(values: Any) -> str:
-    """One line per row (a 1-D array is one value per line), shortest exact floats, NaN empty."""
+def format_csv(values: Any, missing: str = "") -> str:
+    """One line per row (a 1-D array is one value per line), shortest exact floats.
+
+    NaN is written as ``missing``: an empty field in feature rows (what SageMaker's
+    containers read as a missing value), ``nan`` in responses, where an empty last line
+    would be lost.
+    """
     array = np.asarray(values)
     if array.ndim == 0:
         array = array.reshape(1, 1)
@@ -184,7 +189,7 @@ def format_csv(values: Any) -> str:
     elif array.ndim > 2:
         raise ValueError(f"cannot write a {array.ndim}-D array as CSV rows")
     rows: Iterable[list[Any]] = array.tolist()
-    return "\n".join(",".join(_cell(v) for v in row) for row in rows)
+    return "\n".join(",".join(_cell(v, missing) for v in row) for row in rows)
 
 
 def features_matrix(rows: Any) -> np.ndarray:
@@ -211,7 +216,9 @@ def decode_features(body: str | bytes, content_type: str | None) -> np.ndarray:
             payload = payload["instances"]
         matrix = features_matrix(payload) if payload else np.empty((0, 0))
     else:
-        raise MediaTypeError(f"Content-Type {content_type!r} is not supported; send {CSV} or {JSON}")
+        raise MediaTypeError(
+            f"Content-Type {content_type!r} is not supported; send {CSV} or {JSON}"
+        )
     if matrix.size == 0:
         raise ValueError("the request has no rows")
     return matrix
@@ -221,7 +228,7 @@ def encode_predictions(predictions: Any, accept: str | None) -> tuple[str, str]:
     """``(body, content_type)``: CSV one row per line, or JSON ``{"predictions": [...]}``."""
     kind = media_type(accept)
     if kind in ("", "*/*", CSV, "text/*"):
-        return format_csv(predictions), CSV
+        return format_csv(predictions, missing="nan"), CSV
     if kind in (JSON, "application/*"):
         return json.dumps({"predictions": np.asarray(predictions).tolist()}), JSON
     raise MediaTypeError(f"Accept {accept!r} is not supported; ask for {CSV} or {JSON}", 406)

@@ -195,7 +195,9 @@ class Model:
         """
         from sagestack.sdk.backends import fit as run_fit
 
-        run = run_fit(self, training_instance, data, dict(hyperparameters or {}))
+        run = run_fit(
+            self, training_instance, data, dict(hyperparameters or {}), background=not wait
+        )
         self.last_run = run
         return run.wait() if wait else run
 

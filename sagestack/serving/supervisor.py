@@ -1,8 +1,9 @@
 """The serving supervisor: prepares the model, starts N workers, restarts them, shuts down.
 
 It plays the part of gunicorn's arbiter in the container, with one difference that matters
-for throughput: every worker binds its own SO_REUSEPORT socket, so the kernel balances
-connections across workers.
+for throughput: connections are balanced across workers by open-connection count (the
+workers share one listening socket and a load board; see balance.py), so a few keep-alive
+clients never all land on one worker.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 from sagestack import paths
 from sagestack.local.archive import ArchiveError, extract_tar_gz
+from sagestack.serving.balance import ABSENT, LoadBoard
 from sagestack.serving.config import ServeConfig
 from sagestack.serving.handlers import module_name
 
@@ -82,32 +84,22 @@ def resolve_code_dir(code_dir: Path | None, model_dir: Path, program: str) -> Pa
     )
 
 
-def reserve_port(host: str, port: int) -> socket.socket:
-    """Check the port is free and hold it for the workers' SO_REUSEPORT group.
-
-    A bound, non-listening socket receives no connections but keeps other programs off the
-    port, and resolves port 0 to a concrete free port every worker then binds.
-    """
-    if port:
-        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise StartupError(f"port {port} on {host} is already in use") from exc
-            raise StartupError(f"cannot bind {host}:{port}: {exc}") from exc
-        finally:
-            probe.close()
-    hold = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    hold.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    hold.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+def listen_socket(host: str, port: int) -> socket.socket:
+    """The endpoint's listening socket, created once here and shared by every worker (a
+    restarted worker gets the same one, and connections queued meanwhile are not lost).
+    Port 0 resolves to a free port."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        hold.bind((host, port))
+        sock.bind((host, port))
+        sock.listen(2048)
     except OSError as exc:
-        hold.close()
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise StartupError(f"port {port} on {host} is already in use") from exc
         raise StartupError(f"cannot bind {host}:{port}: {exc}") from exc
-    return hold
+    sock.setblocking(False)
+    return sock
 
 
 def worker_environment(config: ServeConfig) -> dict[str, str]:
@@ -133,9 +125,11 @@ def worker_environment(config: ServeConfig) -> dict[str, str]:
 class Supervisor:
     """Runs the workers of one endpoint until SIGTERM/SIGINT."""
 
-    def __init__(self, config: ServeConfig, status: Status) -> None:
+    def __init__(self, config: ServeConfig, status: Status, sock: socket.socket) -> None:
         self.config = config
         self.status = status
+        self.sock = sock
+        self.board = LoadBoard.create(config.workers)
         self.workers = [
             _Worker(i, backoff_s=config.restart_backoff_s) for i in range(config.workers)
         ]
@@ -148,6 +142,7 @@ class Supervisor:
     def _spawn(self, worker: _Worker) -> None:
         read_fd, write_fd = os.pipe()
         os.set_blocking(read_fd, False)
+        self.board.set(worker.index, ABSENT)  # until it serves, others do not wait for it
         try:
             worker.process = subprocess.Popen(
                 [
@@ -156,10 +151,13 @@ class Supervisor:
                     "sagestack.serving.worker",
                     self.config.to_json(),
                     str(write_fd),
+                    str(self.sock.fileno()),
+                    str(self.board.fd),
+                    str(worker.index),
                 ],
                 env=self._env,
                 stdin=subprocess.DEVNULL,
-                pass_fds=(write_fd,),
+                pass_fds=(write_fd, self.sock.fileno(), self.board.fd),
                 # Its own process group: a terminal Ctrl-C reaches the supervisor only, which
                 # then stops the workers in order.
                 process_group=0,
@@ -209,6 +207,7 @@ class Supervisor:
         assert worker.process is not None
         code = worker.process.returncode
         self._close_status(worker)
+        self.board.set(worker.index, ABSENT)
         reason = worker.last_error or f"exited with code {code}"
         if not serving:
             raise StartupError(f"worker {worker.index} failed to start: {reason}")
@@ -288,6 +287,7 @@ class Supervisor:
             self.status({"event": "stopping"})
         finally:
             self._stop_workers()
+            self.board.close()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         self.status({"event": "stopped"})
@@ -314,26 +314,26 @@ def serve(
     if workers < 1:
         raise StartupError(f"workers must be at least 1, got {workers}")
     work_dir = Path(tempfile.mkdtemp(prefix="sagestack-endpoint-"))
-    hold: socket.socket | None = None
+    listener: socket.socket | None = None
     try:
         model_dir = prepare_model_dir(model_data, work_dir)
         code = resolve_code_dir(code_dir, model_dir, program)
-        hold = reserve_port(host, port)
+        listener = listen_socket(host, port)
         config = ServeConfig(
             model_dir=str(model_dir),
             code_dir=str(code),
             program=program,
             host=host,
-            port=hold.getsockname()[1],
+            port=listener.getsockname()[1],
             workers=workers,
             environment=dict(environment or {}),
             execution_parameters=execution_parameters,
             **options,
         )
-        Supervisor(config, status).run()
+        Supervisor(config, status, listener).run()
     finally:
-        if hold is not None:
-            hold.close()
+        if listener is not None:
+            listener.close()
         shutil.rmtree(work_dir, ignore_errors=True)
 
 

@@ -1,4 +1,5 @@
-"""One serving worker process: loads the model, binds its own socket, runs uvicorn."""
+"""One serving worker process: loads the model, then serves the supervisor's listening socket
+with uvicorn, taking connections through the least-connections acceptor (balance.py)."""
 
 from __future__ import annotations
 
@@ -13,26 +14,12 @@ import sys
 from pathlib import Path
 
 from sagestack.serving.asgi import create_app
+from sagestack.serving.balance import BalancedAcceptor, LoadBoard, counted_protocol
 from sagestack.serving.config import ServeConfig
 from sagestack.serving.handlers import HandlerError, Transformer, import_user_module
 
 STARTUP_FAILED = 3  # exit code for "cannot start", so the supervisor does not retry blindly
 _PR_SET_PDEATHSIG = 1
-
-
-def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening socket of this worker's own, sharing the port through SO_REUSEPORT.
-
-    With one socket per worker the kernel spreads new connections across workers; with one
-    shared socket, whichever worker accepts first keeps every keep-alive connection.
-    """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
-    sock.setblocking(False)
-    return sock
 
 
 def _die_with_parent() -> None:
@@ -60,43 +47,75 @@ def _report(status_fd: int, **event: object) -> None:
     os.write(status_fd, (json.dumps(event) + "\n").encode())
 
 
-async def _serve(config: ServeConfig, app: object, sock: socket.socket, status_fd: int) -> None:
+async def _serve(
+    config: ServeConfig,
+    app: object,
+    sock: socket.socket,
+    board: LoadBoard,
+    index: int,
+    status_fd: int,
+) -> None:
     import uvicorn
 
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,  # type: ignore[arg-type]
-            http="httptools",
-            ws="none",
-            lifespan="off",
-            interface="asgi3",
-            access_log=False,
-            proxy_headers=False,
-            server_header=False,
-            log_level="warning",
-            timeout_keep_alive=config.keep_alive_s,
-            timeout_graceful_shutdown=int(config.graceful_timeout_s),
-        )
+    uv_config = uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        http="httptools",
+        ws="none",
+        lifespan="off",
+        interface="asgi3",
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+        log_level="warning",
+        timeout_keep_alive=config.keep_alive_s,
+        timeout_graceful_shutdown=int(config.graceful_timeout_s),
     )
+    uv_config.load()
+    server = uvicorn.Server(uv_config)
+    loop = asyncio.get_running_loop()
+    acceptor: BalancedAcceptor | None = None
+
+    def count(delta: int) -> None:
+        if acceptor is not None:
+            acceptor.change(delta)
+
+    protocol_class = counted_protocol(uv_config.http_protocol_class, count)
+
+    def protocol_factory() -> asyncio.Protocol:
+        return protocol_class(  # type: ignore[no-any-return]
+            config=uv_config, server_state=server.server_state, app_state={}
+        )
+
+    acceptor = BalancedAcceptor(loop, sock, board, index, protocol_factory)
     parent = os.getppid()
-    task = asyncio.create_task(server.serve(sockets=[sock]))
+    # No sockets for uvicorn itself: it runs the connections the acceptor hands it.
+    task = asyncio.create_task(server.serve(sockets=[]))
     while not server.started and not task.done():
         await asyncio.sleep(0.005)
     if server.started:
+        acceptor.start()
         _Serving.started = True
         _report(status_fd, event="ready", pid=os.getpid())
     while not task.done():
         if os.getppid() != parent:
             server.should_exit = True
-        await asyncio.wait({task}, timeout=1.0)
+        if server.should_exit:
+            acceptor.stop()
+        await asyncio.wait({task}, timeout=0.1)
+    acceptor.stop()
     await task
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m sagestack.serving.worker CONFIG_JSON STATUS_FD``."""
+    """``python -m sagestack.serving.worker CONFIG_JSON STATUS_FD LISTEN_FD BOARD_FD INDEX``.
+
+    LISTEN_FD is the supervisor's listening socket, shared by every worker; BOARD_FD the
+    shared connection counts; INDEX this worker's slot on the board.
+    """
     args = sys.argv[1:] if argv is None else argv
     config = ServeConfig.from_json(args[0])
     status_fd = int(args[1])
+    listen_fd, board_fd, index = int(args[2]), int(args[3]), int(args[4])
     signal.signal(signal.SIGTERM, _on_sigterm)
     _die_with_parent()
     logging.basicConfig(
@@ -110,7 +129,9 @@ def main(argv: list[str] | None = None) -> int:
             import_user_module(Path(config.code_dir), config.program), default_accept=accept
         )
         transformer.load(Path(config.model_dir))
-        sock = bind_socket(config.host, config.port)
+        sock = socket.socket(fileno=listen_fd)
+        sock.setblocking(False)
+        board = LoadBoard(board_fd, config.workers)
     except (HandlerError, OSError) as exc:
         _report(status_fd, event="error", message=str(exc))
         return STARTUP_FAILED
@@ -122,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvloop
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(_serve(config, app, sock, status_fd))
+        runner.run(_serve(config, app, sock, board, index, status_fd))
     return 0
 
 

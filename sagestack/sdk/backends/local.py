@@ -1,0 +1,193 @@
+"""The local backend: fit() runs the local SageMaker runtime, deploy() starts the local server."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sagestack import paths
+from sagestack.local.channels import Channel
+from sagestack.local.training import (
+    TrainingJobError,
+    TrainingJobResult,
+    make_job_name,
+    run_training_job,
+)
+from sagestack.sdk.errors import ConfigurationError, DeploymentFailedError, TrainingFailedError
+from sagestack.sdk.instances import PredictorInstance, TrainingInstance
+from sagestack.sdk.naming import kebab, unique_name
+from sagestack.sdk.predictor import Predictor
+from sagestack.sdk.runs import COMPLETED, FAILED, IN_PROGRESS, TrainingRun
+from sagestack.sdk.sources import MODEL_CONTENT_TYPE, S3DataSource
+
+if TYPE_CHECKING:
+    from sagestack.sdk.model import Model
+    from sagestack.serving.endpoint import LocalEndpoint
+
+
+def endpoints_dir() -> Path:
+    """Where running local endpoints are recorded (``sagestack status --local`` reads it)."""
+    return paths.default_state_dir() / "endpoints"
+
+
+def _local_channel(name: str, source: S3DataSource) -> Channel:
+    if not source.is_local:
+        raise ConfigurationError(
+            f"channel {name!r}: local training reads file:// data, not {source.uri}; copy it "
+            "here first (aws s3 cp --recursive) or train on an ml.* instance"
+        )
+    if not source.path.exists():
+        raise ConfigurationError(f"channel {name!r}: {source.path} does not exist")
+    return Channel(
+        source=source.path, content_type=source.content_type, distribution=source.distribution
+    )
+
+
+class LocalTrainingRun(TrainingRun):
+    """A job of the local runtime; its directory (logs, output/data) is ``result.job_dir``."""
+
+    def __init__(self, name: str, job: dict[str, Any], background: bool) -> None:
+        self.name = name
+        self.metrics: dict[str, float] = {}
+        self.result: TrainingJobResult | None = None
+        self._job = job
+        self._error: TrainingJobError | None = None
+        self._done = threading.Event()
+        if background:
+            self._job["stream_logs"] = False
+            threading.Thread(target=self._run, name=name, daemon=True).start()
+        else:
+            self._run()
+
+    def _run(self) -> None:
+        try:
+            with warnings.catch_warnings():
+                # rich's live progress asks for ipywidgets in Jupyter; it prints lines without.
+                warnings.filterwarnings("ignore", message='install "ipywidgets"')
+                self.result = run_training_job(**self._job)
+        except TrainingJobError as exc:
+            self._error = exc
+            self.result = exc.result
+        finally:
+            if self.result is not None:
+                self.metrics = dict(self.result.metrics)
+            self._done.set()
+
+    def status(self) -> str:
+        if not self._done.is_set():
+            return IN_PROGRESS
+        return self.result.status if self.result is not None else FAILED
+
+    def wait(self) -> S3DataSource:
+        self._done.wait()
+        if self._error is not None:
+            raise TrainingFailedError(str(self._error)) from self._error
+        if self.result is None or self.result.status != COMPLETED:
+            raise TrainingFailedError(f"local training job {self.name} did not complete")
+        assert self.result.model_artifacts is not None
+        return S3DataSource.local(self.result.model_artifacts, MODEL_CONTENT_TYPE)
+
+
+def fit_local(
+    model: Model,
+    instance: TrainingInstance,
+    inputs: Mapping[str, S3DataSource],
+    hyperparameters: dict[str, Any],
+    *,
+    background: bool = False,
+) -> LocalTrainingRun:
+    channels = {name: _local_channel(name, source) for name, source in inputs.items()}
+    code = model.training_code()
+    name = make_job_name(f"sagestack-{kebab(type(model).__name__)}")
+    job: dict[str, Any] = {
+        "inputs": channels,
+        "hyperparameters": {**hyperparameters, **code.hyperparameters},
+        "source_dir": code.source_dir,
+        "entry_point": code.entry_point,
+        "launch": "v3",
+        "instance_count": instance.count,
+        "instance_type": "local",
+        "job_name": name,
+        "max_runtime_s": instance.max_runtime_s,
+    }
+    return LocalTrainingRun(name, job, background)
+
+
+class LocalPredictor(Predictor):
+    """The local server; ``url`` also works as boto3 sagemaker-runtime's ``endpoint_url``."""
+
+    def __init__(
+        self, model: Model, name: str, endpoint: LocalEndpoint, record: Path, log: Path
+    ) -> None:
+        super().__init__(model, name)
+        self.endpoint = endpoint
+        self.url = endpoint.url
+        self.log_file = log
+        self._record = record
+
+    def _invoke(self, body: bytes, content_type: str, accept: str) -> tuple[int, str | None, bytes]:
+        from sagestack.serving.client import invoke_http
+
+        result = invoke_http(self.url, body, content_type=content_type, accept=accept)
+        return result.status, result.content_type, result.body
+
+    def delete(self) -> None:
+        self.endpoint.stop()
+        self._record.unlink(missing_ok=True)
+
+
+def deploy_local(
+    model: Model, instance: PredictorInstance, artifacts: S3DataSource
+) -> LocalPredictor:
+    if not artifacts.is_local:
+        raise ConfigurationError(
+            f"a local endpoint serves a local model.tar.gz, not {artifacts.uri}; download it "
+            "first or deploy to an ml.* instance"
+        )
+    if not artifacts.path.exists():
+        raise ConfigurationError(f"model artifacts {artifacts.path} do not exist")
+    from sagestack.serving.endpoint import start_local_endpoint
+    from sagestack.serving.supervisor import StartupError
+
+    serving = model.serving_code()
+    name = unique_name(type(model).__name__)
+    directory = endpoints_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    log = directory / f"{name}.log"
+    with log.open("wb") as handle:
+        try:
+            endpoint = start_local_endpoint(
+                artifacts.path,
+                port=0,
+                workers=instance.count,
+                code_dir=serving.code_dir,
+                program=serving.program,
+                environment=serving.environment,
+                log=handle,
+            )
+        except StartupError as exc:
+            raise DeploymentFailedError(
+                f"the local endpoint did not start: {exc} (log: {log})"
+            ) from exc
+    record = directory / f"{name}.json"
+    record.write_text(
+        json.dumps(
+            {
+                "name": name,
+                "url": endpoint.url,
+                "pid": endpoint.pid,
+                "model": f"{type(model).__module__}.{type(model).__qualname__}",
+                "artifacts": artifacts.uri,
+                "log": str(log),
+                "owner_pid": os.getpid(),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    return LocalPredictor(model, name, endpoint, record, log)

@@ -1,0 +1,78 @@
+"""Following SageMaker work from the SDK: status polling and the training job's CloudWatch log."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+POLL_INTERVAL_S = 15.0
+"""Seconds between Describe* calls while waiting (tests set it to 0)."""
+
+
+def sleep(seconds: float) -> None:
+    """The pause between polls (one place to patch in tests)."""
+    time.sleep(seconds)
+
+
+def elapsed(started: float) -> str:
+    seconds = int(time.monotonic() - started)
+    return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+class JobLog:
+    """Prints a training job's log, every host's stream, as CloudWatch Logs receives it.
+
+    Streams are named ``<job>/algo-<n>-<epoch>``; each keeps its own forward token, so a
+    poll prints only what arrived since the last one.
+    """
+
+    def __init__(self, logs: Any, job_name: str, console: Console) -> None:
+        self.logs = logs
+        self.job_name = job_name
+        self.console = console
+        self._tokens: dict[str, str | None] = {}
+
+    def _streams(self) -> list[str]:
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.logs.describe_log_streams(
+                logGroupName=TRAINING_LOG_GROUP, logStreamNamePrefix=f"{self.job_name}/"
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                return []  # the group appears with the first job of the account/region
+            raise
+        return sorted(s["logStreamName"] for s in response.get("logStreams", []))
+
+    def poll(self) -> int:
+        """Print what is new; returns the number of lines printed."""
+        printed = 0
+        streams = self._streams()
+        for stream in streams:
+            host = stream.split("/", 1)[-1].rsplit("-", 1)[0]
+            while True:
+                kwargs: dict[str, Any] = {
+                    "logGroupName": TRAINING_LOG_GROUP,
+                    "logStreamName": stream,
+                    "startFromHead": True,
+                }
+                if self._tokens.get(stream):
+                    kwargs["nextToken"] = self._tokens[stream]
+                response = self.logs.get_log_events(**kwargs)
+                events = response.get("events", [])
+                for event in events:
+                    prefix = Text(f"{host} | " if len(streams) > 1 else "", style="dim")
+                    prefix.append(str(event["message"]).rstrip("\n"))
+                    self.console.print(prefix, markup=False, highlight=False, soft_wrap=True)
+                printed += len(events)
+                token = response.get("nextForwardToken")
+                if not events or token == self._tokens.get(stream):
+                    self._tokens[stream] = token
+                    break
+                self._tokens[stream] = token
+        return printed
