@@ -97,6 +97,91 @@ class ServingModel:
     num_features: int
     num_class: int
     kind: str  # "binary", "binary_margin", "binary_hinge", "multiclass", "regression"
+    fast: _DensePredictor | None = None  # None: plain inplace_predict (see _DensePredictor)
+
+    def inplace(self, features: np.ndarray, margin: bool = False) -> np.ndarray:
+        """``booster.inplace_predict(features)`` (value or margin), the fast way if possible."""
+        if self.fast is not None:
+            return self.fast(features, margin)
+        if margin:
+            return self.booster.inplace_predict(features, predict_type="margin")
+        return self.booster.inplace_predict(features)
+
+
+class _DensePredictor:
+    """``Booster.inplace_predict`` for a float32 matrix, without ~80 us of Python per call.
+
+    For a one-row request the Python wrapper (input-type dispatch, JSON-encoding the same
+    arguments every call, defining a class per call to wrap the output) costs about as much
+    as the prediction itself. This calls the same C function with the same arguments; model_fn
+    only uses it after checking it gives inplace_predict's exact output, so a different
+    xgboost falls back to the public method instead of predicting wrongly.
+    """
+
+    def __init__(self, booster: xgb.Booster) -> None:
+        import ctypes
+
+        from xgboost import core
+        from xgboost._data_utils import array_interface
+
+        self._ctypes = ctypes
+        self._booster = booster
+        self._call = core._LIB.XGBoosterPredictFromDense  # noqa: SLF001
+        self._check = core._check_call  # noqa: SLF001
+        self._ulong = core.c_bst_ulong
+        self._interface = array_interface
+        self._args = {
+            margin: core.make_jcargs(
+                type=1 if margin else 0,
+                training=False,
+                iteration_begin=0,
+                iteration_end=0,
+                missing=np.nan,
+                strict_shape=False,
+                cache_id=0,
+            )
+            for margin in (False, True)
+        }
+
+    def __call__(self, features: np.ndarray, margin: bool = False) -> np.ndarray:
+        ctypes = self._ctypes
+        data = np.ascontiguousarray(features, dtype=np.float32)
+        preds = ctypes.POINTER(ctypes.c_float)()
+        shape = ctypes.POINTER(self._ulong)()
+        dims = self._ulong()
+        self._check(
+            self._call(
+                self._booster.handle,
+                self._interface(data),
+                self._args[margin],
+                None,
+                ctypes.byref(shape),
+                ctypes.byref(dims),
+                ctypes.byref(preds),
+            )
+        )
+        out_shape = tuple(int(shape[i]) for i in range(dims.value))
+        size = int(np.prod(out_shape))
+        # The buffer belongs to the booster and is reused by the next call: copy it out.
+        return np.ctypeslib.as_array(preds, shape=(size,)).copy().reshape(out_shape)
+
+
+def _fast_predictor(booster: xgb.Booster, num_features: int) -> _DensePredictor | None:
+    """A _DensePredictor that agrees exactly with inplace_predict on a probe, else None."""
+    try:
+        fast = _DensePredictor(booster)
+        probe = np.random.default_rng(0).normal(size=(3, num_features)).astype(np.float32)
+        probe[0, 0] = np.nan
+        for margin in (False, True):
+            kind = "margin" if margin else "value"
+            expected = booster.inplace_predict(probe, predict_type=kind)
+            got = fast(probe, margin)
+            if got.shape != expected.shape or not np.array_equal(got, expected, equal_nan=True):
+                raise ValueError(f"{kind} predictions differ")
+        return fast
+    except Exception as e:  # noqa: BLE001 - any surprise means: use the public method
+        logger.warning("Using Booster.inplace_predict (fast path unavailable: %s)", e)
+        return None
 
 
 def _kind(objective: str) -> str:
@@ -131,6 +216,7 @@ def load_model(path: str) -> ServingModel:
         num_features=booster.num_features(),
         num_class=num_class,
         kind=_kind(objective),
+        fast=_fast_predictor(booster, booster.num_features()),
     )
 
 
@@ -239,29 +325,34 @@ def _csv_rows_slow(text: str, num_features: int) -> np.ndarray:
     return np.asarray(rows, dtype=np.float32)
 
 
-def decode_csv(body: Any, num_features: int) -> np.ndarray:
-    """CSV body -> float32 (rows, num_features); vectorised unless something is wrong."""
-    text = _text(body).strip()
-    if not text:
-        raise RequestError(400, "The body is empty; send at least one CSV row")
+def _csv_fast(text: str, num_features: int) -> np.ndarray | None:
+    """Vectorised parse of stripped, non-empty CSV text, or None if anything looks off (a short
+    or long row, a non-numeric token, an empty field) and the careful path must decide."""
     rows = text.count("\n") + 1
     if text.count(",") != rows * (num_features - 1):  # cheap proof that no row is short or long
-        return _csv_rows_slow(text, num_features)
+        return None
     try:
         if rows < _PANDAS_MIN_ROWS or pd is None:
             if rows > 1 and any(line.count(",") != num_features - 1 for line in text.split("\n")):
-                return _csv_rows_slow(text, num_features)
+                return None
             flat = np.array(text.replace("\n", ",").split(","), dtype=np.float32)
             return flat.reshape(rows, num_features)
         frame = pd.read_csv(
             io.StringIO(text), header=None, dtype=np.float32, engine="c", skip_blank_lines=False
         )
         array = frame.to_numpy(dtype=np.float32)
-        if array.shape != (rows, num_features):
-            return _csv_rows_slow(text, num_features)
-        return array
+        return array if array.shape == (rows, num_features) else None
     except (ValueError, TypeError):  # a non-numeric token, an empty field in the fast path, ...
-        return _csv_rows_slow(text, num_features)
+        return None
+
+
+def decode_csv(body: Any, num_features: int) -> np.ndarray:
+    """CSV body -> float32 (rows, num_features); vectorised unless something is wrong."""
+    text = _text(body).strip()
+    if not text:
+        raise RequestError(400, "The body is empty; send at least one CSV row")
+    array = _csv_fast(text, num_features)
+    return array if array is not None else _csv_rows_slow(text, num_features)
 
 
 def _rows_from_json(rows: Any, num_features: int, where: str) -> np.ndarray:
@@ -299,7 +390,52 @@ def _rows_from_json(rows: Any, num_features: int, where: str) -> np.ndarray:
     return clean
 
 
+# Characters of a JSON matrix of plain numbers; anything else (null, NaN, strings, objects,
+# newlines) takes the json.loads path.
+_NOT_IN_NUMBER_MATRIX = str.maketrans("", "", "0123456789.-+eE,[] ")
+
+
+def _json_matrix_as_csv(text: str) -> str | None:
+    """``[[1,2],[3,4]]`` or ``{"instances": [[...], ...]}`` of plain numbers as CSV text
+    (``1,2\n3,4``), or None for any other body.
+
+    json.loads turns every number into a Python float (~4 ms for 1,000 x 20), while the CSV
+    parser reads the same digits ~3x faster. The checks keep this to bodies json.loads would
+    read as the same matrix: only number characters, one level of rows, no empty values, `+`
+    only in exponents. (Number spellings strict JSON forbids, like `01` or `.5`, are read as
+    the numbers they spell rather than refused.)
+    """
+    start, end = text.find("[["), text.rfind("]]")
+    if start < 0 or end < start:
+        return None
+    head, tail = text[:start].replace(" ", ""), text[end + 2 :].strip()
+    if (head, tail) not in (("", ""), ('{"instances":', "}")):
+        return None
+    inner = text[start + 2 : end]
+    if inner.translate(_NOT_IN_NUMBER_MATRIX):
+        return None
+    csv_text = inner.replace(" ", "").replace("],[", "\n")
+    if (
+        "[" in csv_text
+        or "]" in csv_text
+        or ",," in csv_text
+        or ",\n" in csv_text
+        or "\n," in csv_text
+        or csv_text[:1] in ("", ",")
+        or csv_text.endswith(",")
+        or csv_text.count("+") != csv_text.count("e+") + csv_text.count("E+")
+    ):
+        return None
+    return csv_text
+
+
 def decode_json(body: Any, num_features: int) -> np.ndarray:
+    if isinstance(body, str):
+        csv_text = _json_matrix_as_csv(body)
+        if csv_text is not None:
+            array = _csv_fast(csv_text, num_features)
+            if array is not None and np.isfinite(array).all():
+                return array
     try:
         payload = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -389,21 +525,21 @@ def decode(body: Any, content_type: str | None, num_features: int) -> np.ndarray
 def predict(model: ServingModel, features: np.ndarray) -> dict[str, np.ndarray]:
     """Column arrays keyed by output name: predicted_label + probability/probabilities for
     classification, predicted_score otherwise."""
-    booster, kind = model.booster, model.kind
+    kind = model.kind
     if kind == "binary":
-        probability = booster.inplace_predict(features)
+        probability = model.inplace(features)
         return {"predicted_label": (probability > 0.5).astype(np.int64), "probability": probability}
     if kind == "binary_margin":
-        margin = booster.inplace_predict(features, predict_type="margin")
+        margin = model.inplace(features, margin=True)
         probability = 1.0 / (1.0 + np.exp(-margin))
         return {"predicted_label": (margin > 0).astype(np.int64), "probability": probability}
     if kind == "binary_hinge":
-        return {"predicted_label": booster.inplace_predict(features).astype(np.int64)}
+        return {"predicted_label": model.inplace(features).astype(np.int64)}
     if kind == "multiclass":
         if model.objective == "multi:softprob":
-            probabilities = booster.inplace_predict(features)
+            probabilities = model.inplace(features)
         else:  # multi:softmax predicts the class only; softmax of the margins gives the rest
-            margin = booster.inplace_predict(features, predict_type="margin")
+            margin = model.inplace(features, margin=True)
             shifted = np.exp(margin - margin.max(axis=1, keepdims=True))
             probabilities = shifted / shifted.sum(axis=1, keepdims=True)
         probabilities = probabilities.reshape(features.shape[0], -1)
@@ -411,7 +547,7 @@ def predict(model: ServingModel, features: np.ndarray) -> dict[str, np.ndarray]:
             "predicted_label": probabilities.argmax(axis=1).astype(np.int64),
             "probabilities": probabilities,
         }
-    return {"predicted_score": booster.inplace_predict(features)}
+    return {"predicted_score": model.inplace(features)}
 
 
 def _row_templates(prediction: dict[str, np.ndarray]) -> tuple[np.ndarray, str, str]:

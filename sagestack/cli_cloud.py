@@ -93,8 +93,10 @@ def _local_jobs(limit: int) -> Table:
 
     state = paths.default_state_dir()
     table = Table(title=f"Local training jobs ({state / 'jobs'})")
-    for column in ("job", "status", "started", "model"):
-        table.add_column(column)
+    table.add_column("job", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("started", no_wrap=True)
+    table.add_column("model.tar.gz", overflow="fold")
     jobs = sorted((state / "jobs").glob("*/"), key=lambda p: p.stat().st_mtime, reverse=True)
     for job in jobs[:limit]:
         model = state / "artifacts" / job.name / "output" / "model.tar.gz"
@@ -125,7 +127,7 @@ def _local_endpoints() -> Table:
 
     table = Table(title=f"Local endpoints ({endpoints_dir()})")
     for column in ("endpoint", "status", "url", "model"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column != "model")
     for record in sorted(endpoints_dir().glob("*.json")):
         info = json.loads(record.read_text())
         alive = _pid_alive(int(info.get("pid", 0)))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -125,6 +126,24 @@ def to_reply(result: Any) -> Reply:
     )
 
 
+# XGBoost prefixes its messages with "[hh:mm:ss] /source/file.cc:123: " and appends a native
+# stack trace ("Stack trace:" then "[bt] (0) /path/libxgboost.so(+0x...)" lines).
+_NATIVE_PREFIX = re.compile(r"^\[[0-9:]+\] \S+:\d+: ")
+
+
+def readable_reason(exc: BaseException) -> str:
+    """An exception's message on one line, without a native library's stack trace, so a
+    start-up error reads as a sentence rather than a page of addresses."""
+    lines = []
+    for line in str(exc).splitlines():
+        line = line.strip()
+        if line.startswith("[bt]") or line == "Stack trace:":
+            continue
+        if line:
+            lines.append(_NATIVE_PREFIX.sub("", line))
+    return " ".join(lines)
+
+
 def error_reply(status: int, message: str) -> Reply:
     return Reply(status, (("Content-Type", "text/plain; charset=utf-8"),), message.encode("utf-8"))
 
@@ -162,7 +181,7 @@ class Transformer:
         except Exception as exc:
             raise HandlerError(
                 f"{self.module_name}.model_fn({str(model_dir)!r}) failed: "
-                f"{type(exc).__name__}: {exc}"
+                f"{type(exc).__name__}: {readable_reason(exc)}"
             ) from exc
 
     def _default_transform(self, model: Any, body: Any, content_type: str, accept: str) -> Any:

