@@ -59,6 +59,8 @@ def acknowledge(construct: IConstruct, finding_id: str, reason: str) -> None:
 NO_RESOURCE_LEVEL_ACTIONS = frozenset(
     {
         "ecr:GetAuthorizationToken",
+        "sagemaker:ListEndpoints",
+        "sagemaker:ListTrainingJobs",
         "cloudwatch:PutMetricData",
         "ec2:DescribeNetworkInterfaces",
         "ec2:DescribeVpcs",

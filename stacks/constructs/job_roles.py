@@ -187,6 +187,49 @@ def grant_workbench(
         )
     )
     role.add_to_principal_policy(_pass_role_statement([training_role, model_role]))
+    # The SDK's fit(ml.*) starts the Training stack's state machine and follows its execution;
+    # that stack is deployed after this one, so its generated name can only be matched here.
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["states:StartExecution", "states:ListExecutions"],
+            resources=[
+                stack.format_arn(
+                    service="states",
+                    resource="stateMachine",
+                    resource_name="*",
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+            ],
+        )
+    )
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=[
+                "states:DescribeExecution",
+                "states:GetExecutionHistory",
+                "states:StopExecution",
+            ],
+            resources=[
+                stack.format_arn(
+                    service="states",
+                    resource="execution",
+                    resource_name="*",
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+            ],
+        )
+    )
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["sagemaker:DescribeModelPackage"],
+            resources=[_sagemaker_arn(stack, "model-package")],
+        )
+    )
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["sagemaker:ListTrainingJobs", "sagemaker:ListEndpoints"], resources=["*"]
+        )
+    )
     role.add_to_principal_policy(
         iam.PolicyStatement(
             actions=["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"],
@@ -244,9 +287,16 @@ GRANT_EVIDENCE: tuple[tuple[str, str], ...] = (
     ),
     (
         r"Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
-        r"(training-job|model|endpoint-config|endpoint|transform-job)/\*",
+        r"(training-job|model|model-package|endpoint-config|endpoint|transform-job)/\*",
         "Job, model and endpoint names are generated at run time (never hard-coded, so updates "
         "replace them); the ARN is fixed to this account, region and resource type.",
+    ),
+    (
+        r"Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:"
+        r"(stateMachine|execution):\*",
+        "The SDK starts and follows runs of the Training stack's state machine, whose name "
+        "CloudFormation generates in a stack deployed after this one; the ARN is fixed to this "
+        "account, region and Step Functions.",
     ),
     (
         r"Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:"

@@ -152,3 +152,17 @@ def test_role_arns_are_discoverable(synth: Synth, name: str) -> None:
             "Value": {"Fn::GetAtt": [Match.any_value(), "Arn"]},
         },
     )
+
+
+def test_notebook_role_can_start_and_follow_training_runs(synth: Synth) -> None:
+    """The SDK's fit(ml.*) starts the Training stack's state machine from the notebook."""
+    statements = _statements(synth, "dev", "NotebookRole")
+    actions = {a for s in statements for a in _actions(s)}
+    assert {
+        "states:StartExecution",
+        "states:DescribeExecution",
+        "states:GetExecutionHistory",
+        "sagemaker:DescribeModelPackage",
+    } <= actions
+    starts = [s for s in statements if "states:StartExecution" in _actions(s)]
+    assert all(":stateMachine:*" in str(_resources(s)) for s in starts)
