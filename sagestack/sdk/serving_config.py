@@ -2,7 +2,7 @@
 
 Model.deploy() is for trying a model; production endpoints belong to the Serving stack (blue/green
 updates with alarm rollback, autoscaling, data capture). The keys are ServingStackProps' field
-names (stacks/serving_stack.py), the settings an environment's ``serving`` section carries.
+names of an environment's ``serving`` section in cdk.json (stacks/config.py ServingConfig).
 """
 
 from __future__ import annotations
@@ -55,15 +55,15 @@ def serving_config_for(
     settings: dict[str, Any] = {"model_data_url": source.uri}
     if instance.is_serverless:
         settings |= {
-            "variant_kind": "serverless",
+            "variant": "serverless",
             "serverless_memory_mib": instance.memory_mib,
             "serverless_max_concurrency": instance.max_concurrency,
         }
     else:
         settings |= {
-            "variant_kind": "instance",
+            "variant": "instance",
             "instance_type": instance.instance_type,
-            "min_instance_count": instance.count,
+            "instance_count": instance.count,
             "max_instance_count": max(max_instance_count, instance.count),
             "network_isolation": REPACKED_PREFIX in source.uri,
         }

@@ -34,9 +34,9 @@ def test_an_archive_with_its_code_gets_an_isolated_instance_endpoint() -> None:
     )
     assert settings == {
         "model_data_url": REPACKED,
-        "variant_kind": "instance",
+        "variant": "instance",
         "instance_type": "ml.m5.xlarge",
-        "min_instance_count": 2,
+        "instance_count": 2,
         "max_instance_count": 2,
         "network_isolation": True,
     }
@@ -61,7 +61,7 @@ def test_serverless_settings_and_custom_model_note() -> None:
     )
     assert settings == {
         "model_data_url": REPACKED,
-        "variant_kind": "serverless",
+        "variant": "serverless",
         "serverless_memory_mib": 4096,
         "serverless_max_concurrency": 20,
     }
@@ -71,3 +71,19 @@ def test_serverless_settings_and_custom_model_note() -> None:
 def test_fails_for_a_local_archive(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match="the Serving stack reads model.tar.gz from S3"):
         serving_config_for(S3DataSource.local(tmp_path / "model.tar.gz"))
+
+
+@pytest.mark.parametrize(
+    "instance", [PredictorInstance("ml.m5.xlarge", count=2), PredictorInstance.serverless(4096, 20)]
+)
+def test_printed_settings_are_valid_cdk_json_serving_keys(instance: PredictorInstance) -> None:
+    from stacks.build import read_cdk_json_context
+    from stacks.config import load_config
+
+    context = read_cdk_json_context()
+    serving = context["sagestack"]["environments"]["test"]["serving"]
+    serving |= serving_config_for(REPACKED, instance, console=Console(file=io.StringIO()))
+    serving["model_data_url"] = REPACKED
+    (config,) = load_config({**context, "env": "test"}).environments
+    assert config.serving.model_data_url == REPACKED
+    assert config.serving.variant == ("serverless" if instance.is_serverless else "instance")
