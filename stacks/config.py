@@ -281,7 +281,7 @@ def _training(section: _Section) -> TrainingConfig:
         max_wait_s,
         f"must be >= max_runtime_s ({max_runtime_s})",
     )
-    threshold = section.value("quality_gate_threshold", (int, float), "a number")  # type: ignore[arg-type]
+    threshold: float = section.value("quality_gate_threshold", (int, float), "a number")  # type: ignore[arg-type]
     schedule = section.optional("schedule")
     _check(
         schedule is None or (isinstance(schedule, str) and schedule.startswith(("rate(", "cron("))),
