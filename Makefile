@@ -58,8 +58,8 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy app.py stacks sagestack bench
 	# The scripts import their siblings as top-level modules, as the container runs them.
-	cd training && ../$(VENV)/bin/mypy --config-file ../pyproject.toml .
-	cd inference && ../$(VENV)/bin/mypy --config-file ../pyproject.toml .
+	cd training && ../$(VENV)/bin/mypy --config-file ../pyproject.toml --cache-dir ../.mypy_cache .
+	cd inference && ../$(VENV)/bin/mypy --config-file ../pyproject.toml --cache-dir ../.mypy_cache .
 
 diff: setup
 	$(CDK) diff $(ENV_CONTEXT) --all

@@ -204,8 +204,9 @@ def status(
 ) -> None:
     """List training runs and endpoints: on AWS, or with --local on this machine."""
     tables = [_local_jobs(limit), _local_endpoints()] if local else _aws_status(env, region, limit)
+    out = Console()  # sized now, so COLUMNS set for this command is honoured
     for table in tables:
-        console.print(table)
+        out.print(table)
 
 
 # ----------------------------------------------------------------------------- report

@@ -139,7 +139,7 @@ def test_foundation_stacks_are_not_modified(stage_templates) -> None:
     # Grants to the foundation's roles live in this project's stacks (managed policies), never
     # in the Iam stack's DefaultPolicy; the data key's policy is the Data stack's alone.
     iam_text = json.dumps(stage_templates["Iam"])
-    for trace in ("cdk-hnb659fds-assets", "CreateModelPackage", "model-package", "Topic"):
+    for trace in ("cdk-hnb659fds-assets", "CreateModelPackage", "model-package-group", "Topic"):
         assert trace not in iam_text, trace
     assert "cloudwatch.amazonaws.com" not in json.dumps(stage_templates["Data"])
 

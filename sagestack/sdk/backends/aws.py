@@ -492,7 +492,7 @@ def serving_archive(platform: Platform, model: Model, artifacts: S3DataSource) -
             shutil.copytree(
                 serving.code_dir,
                 extracted / "code",
-                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"),  # no caches or dotfiles
                 dirs_exist_ok=True,
             )
             archive = create_tar_gz(extracted, work / "repacked" / "model.tar.gz")
