@@ -52,7 +52,7 @@ demo: synth
 	$(PY) -m sagestack.demo
 
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from typing import Any
 
 from bench import report
 from bench.common import BENCH, OUT, Row, log
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import xgboost
 
-    meta = {
+    meta: dict[str, Any] = {
         "cpus": os.cpu_count(),
         "repeats": repeats,
         "elapsed_s": time.perf_counter() - started,

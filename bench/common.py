@@ -95,7 +95,8 @@ def run_process(
         err.seek(0)
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
     if process.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv[:4])} ... exited {process.returncode}:\n{stderr[-3000:]}")
+        command = " ".join(argv[:4])
+        raise RuntimeError(f"{command} ... exited {process.returncode}:\n{stderr[-3000:]}")
     report: dict = {}
     for line in reversed(stdout.splitlines()):
         if line.startswith("{"):

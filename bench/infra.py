@@ -85,8 +85,8 @@ def run(repeats: int, with_make_test: bool) -> list[Row]:
             "synth of an empty App in the same process",
             "< 5 s",
             synth < 5.0,
-            note=f"plus import aws_cdk + stacks {median([p.report['import_s'] for p in probes]):.2f}"
-            " s (jsii start-up)",
+            note=f"plus {median([p.report['import_s'] for p in probes]):.2f} s to import aws_cdk"
+            " and stacks (jsii start-up)",
             samples=[p.report["synth_s"] for p in probes],
         )
     )

@@ -1,8 +1,9 @@
 """The in-process serving limit, in a fresh process: ``python -m bench.limit_probe JSON``.
 
 Parse + ``Booster.inplace_predict`` of the very bodies the server gets, with one thread, as
-each server worker has. Several copies start together (a start time the parent sends once all are ready) so the limit for
-two workers is measured on the same two cores rather than extrapolated. Each body is parsed by
+each server worker has. Several copies run each body in the same time slot (the parent sends
+the start time once all are ready), so the limit for two workers is measured on the same two
+cores rather than extrapolated. Each body is parsed by
 every candidate parser first and the fastest is used: the limit is the best this machine can
 do, not our handler. The handler itself (inference.transform_fn) is timed alongside, so the
 report can split server time into handler and HTTP.
@@ -10,6 +11,7 @@ report can split server time into handler and HTTP.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import sys
@@ -65,7 +67,7 @@ CONTENT_TYPES = {"csv": "text/csv", "json": "application/json"}
 
 def _per_call_s(fn: Callable[[], object], budget_s: float) -> float:
     """Median seconds per call over a short budget (at least 3 calls)."""
-    times = []
+    times: list[float] = []
     deadline = time.perf_counter() + budget_s
     while len(times) < 3 or time.perf_counter() < deadline:
         started = time.perf_counter()
@@ -76,11 +78,16 @@ def _per_call_s(fn: Callable[[], object], budget_s: float) -> float:
 
 def _handler(spec: dict) -> Callable[[bytes, str], object]:
     """inference.transform_fn as the server calls it (str body for csv/json)."""
-    sys.path.insert(0, spec["inference_dir"])
-    import inference
+    import importlib
 
+    sys.path.insert(0, spec["inference_dir"])
+    inference = importlib.import_module("inference")
     model = inference.model_fn(spec["model_dir"])
-    return lambda body, ctype: inference.transform_fn(model, body.decode(), ctype, ctype)
+
+    def call(body: bytes, ctype: str) -> object:
+        return inference.transform_fn(model, body.decode(), ctype, ctype)
+
+    return call
 
 
 def main() -> None:
@@ -93,13 +100,19 @@ def main() -> None:
     handler = _handler(spec)
     bodies = []
     for item in spec["bodies"]:
-        body = open(item["path"], "rb").read()
+        with open(item["path"], "rb") as f:
+            body = f.read()
         options = PARSERS[item["format"]]
         for parsed in (fn(body, width) for fn in options.values()):
             assert parsed.shape == (item["rows"], width), parsed.shape
-        costs = {name: _per_call_s(lambda fn=fn: fn(body, width), 0.15) for name, fn in options.items()}
+        costs = {
+            name: _per_call_s(functools.partial(fn, body, width), 0.15)
+            for name, fn in options.items()
+        }
         best = min(costs, key=costs.__getitem__)
-        handler_s = _per_call_s(lambda: handler(body, CONTENT_TYPES[item["format"]]), 0.3)
+        handler_s = _per_call_s(
+            functools.partial(handler, body, CONTENT_TYPES[item["format"]]), 0.3
+        )
         bodies.append((item, body, options[best], best, handler_s))
 
     # Tell the parent we are ready and wait for the common start time, so every copy runs

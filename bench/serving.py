@@ -109,10 +109,11 @@ def _start_endpoint(model_dir: Path, log_file: Path):
 
 def _bare_start_s(model_dir: Path) -> float:
     """Baseline for start-up: one process that imports xgboost and loads the model."""
+    path = str(model_dir / "xgboost-model")
     code = (
-        "import xgboost as xgb; "
-        f"b = xgb.Booster(); b.load_model(bytearray(open({str(model_dir / 'xgboost-model')!r}, 'rb').read())); "
-        "b.inplace_predict(__import__('numpy').zeros((1, b.num_features()), 'float32'))"
+        "import numpy as np, xgboost as xgb; b = xgb.Booster(); "
+        f"b.load_model(bytearray(open({path!r}, 'rb').read())); "
+        "b.inplace_predict(np.zeros((1, b.num_features()), 'float32'))"
     )
     return run_process([sys.executable, "-c", code], env=python_env()).wall_s
 

@@ -73,9 +73,13 @@ def raw_numpy(spec: dict) -> dict:
     from bench.data import features_and_labels
 
     x, y = features_and_labels(spec["rows"], 11)
-    xv, yv = features_and_labels(spec["validation_rows"], 12) if spec["validation_rows"] else (
-        None,
-        None,
+    xv, yv = (
+        features_and_labels(spec["validation_rows"], 12)
+        if spec["validation_rows"]
+        else (
+            None,
+            None,
+        )
     )
     np.ascontiguousarray(x)
     started = time.perf_counter()

@@ -47,8 +47,12 @@ def run(repeats: int, big: bool = True) -> tuple[list[Row], dict]:
         "rows": TRAIN_ROWS,
         "validation_rows": VALIDATION_ROWS,
     }
-    tiny = common | {"train": str(data.tiny), "validation": None, "rows": TINY_ROWS,
-                     "validation_rows": 0}
+    tiny = common | {
+        "train": str(data.tiny),
+        "validation": None,
+        "rows": TINY_ROWS,
+        "validation_rows": 0,
+    }
     samples: dict[str, list] = {k: [] for k in ("raw", "floor", "e2e", "raw_tiny", "e2e_tiny")}
     for round_no in range(1, repeats + 1):
         if big:

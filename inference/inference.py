@@ -337,8 +337,12 @@ def _csv_fast(text: str, num_features: int) -> np.ndarray | None:
                 return None
             flat = np.array(text.replace("\n", ",").split(","), dtype=np.float32)
             return flat.reshape(rows, num_features)
-        frame = pd.read_csv(
-            io.StringIO(text), header=None, dtype=np.float32, engine="c", skip_blank_lines=False
+        frame = pd.read_csv(  # bytes: ~25% faster than a StringIO of the same text
+            io.BytesIO(text.encode()),
+            header=None,
+            dtype=np.float32,
+            engine="c",
+            skip_blank_lines=False,
         )
         array = frame.to_numpy(dtype=np.float32)
         return array if array.shape == (rows, num_features) else None
@@ -400,10 +404,11 @@ def _json_matrix_as_csv(text: str) -> str | None:
     (``1,2\n3,4``), or None for any other body.
 
     json.loads turns every number into a Python float (~4 ms for 1,000 x 20), while the CSV
-    parser reads the same digits ~3x faster. The checks keep this to bodies json.loads would
-    read as the same matrix: only number characters, one level of rows, no empty values, `+`
-    only in exponents. (Number spellings strict JSON forbids, like `01` or `.5`, are read as
-    the numbers they spell rather than refused.)
+    parser reads the same digits ~3x faster. Only number characters get through, and the
+    caller keeps the result only if the CSV parser reads every value as a finite number with
+    the right row width, so anything else json.loads would see differently (an empty value,
+    a nested or ragged list, a stray bracket) takes the json.loads path. (Number spellings
+    strict JSON forbids, like `01` or `.5`, are read as the numbers they spell.)
     """
     start, end = text.find("[["), text.rfind("]]")
     if start < 0 or end < start:
@@ -415,16 +420,7 @@ def _json_matrix_as_csv(text: str) -> str | None:
     if inner.translate(_NOT_IN_NUMBER_MATRIX):
         return None
     csv_text = inner.replace(" ", "").replace("],[", "\n")
-    if (
-        "[" in csv_text
-        or "]" in csv_text
-        or ",," in csv_text
-        or ",\n" in csv_text
-        or "\n," in csv_text
-        or csv_text[:1] in ("", ",")
-        or csv_text.endswith(",")
-        or csv_text.count("+") != csv_text.count("e+") + csv_text.count("E+")
-    ):
+    if "+" in csv_text and csv_text.count("+") != csv_text.count("e+") + csv_text.count("E+"):
         return None
     return csv_text
 

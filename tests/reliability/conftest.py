@@ -175,3 +175,9 @@ def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
             synthesize(partial)
             partial.rename(outdir)
     return outdir
+
+
+@pytest.fixture(scope="session")
+def cdk_context() -> dict[str, Any]:
+    """cdk.json's context (feature flags and SageStack settings), read without aws_cdk."""
+    return json.loads((REPO / "cdk.json").read_text())["context"]  # type: ignore[no-any-return]
