@@ -11,6 +11,11 @@ supervisor creates), and on a readable listening socket a worker accepts one con
 once only if no other live worker has fewer; otherwise it steps back for a moment so the
 less-loaded worker takes it, and accepts itself if that worker is busy (blocked in a long
 request, or gone). Accepted connections go straight to uvicorn's protocol: no proxy hop.
+
+Keep-alive connections stay where they landed, so connections that arrive together while one
+worker is busy with a long request can still end up on the other. shed_when_unbalanced()
+repairs that: a worker holding SHED_EXCESS more connections than the least-loaded one answers
+with ``Connection: close``, and the client's reconnect lands on the idle worker.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ ABSENT = 1 << 30
 # enough for an idle worker to be scheduled and accept, short against any request.
 STEP_BACK_S = 0.002
 _SLOT = struct.Struct("=i")
+SHED_EXCESS = 2  # 2, not 1: an odd number of connections can never split evenly
 
 
 class LoadBoard:
@@ -89,23 +95,30 @@ class BalancedAcceptor:
         sock: socket.socket,
         board: LoadBoard,
         index: int,
-        protocol_factory: Callable[[], asyncio.Protocol],
+        protocol_factory: Callable[[], asyncio.Protocol] | None = None,
     ) -> None:
         self.loop = loop
         self.sock = sock
         self.board = board
         self.index = index
+        # uvicorn's protocol; may be set after construction (the server needs the acceptor
+        # first, for shed_when_unbalanced), but before start().
         self.protocol_factory = protocol_factory
         self.open = 0  # connections this worker holds, including ones being handed over
         self._reading = False
         self._stopped = False
         self._handovers: set[asyncio.Task[None]] = set()  # strong refs until they finish
 
+    def excess(self) -> int:
+        """How many more connections this worker holds than the least-loaded other one."""
+        return self.open - self.board.least_other(self.index)
+
     def change(self, delta: int) -> None:
         self.open += delta
         self.board.set(self.index, self.open)
 
     def start(self) -> None:
+        assert self.protocol_factory is not None, "set protocol_factory before start()"
         self.board.set(self.index, self.open)
         self._resume()
 
@@ -126,7 +139,7 @@ class BalancedAcceptor:
             self._reading = False
 
     def _on_readable(self) -> None:
-        excess = self.open - self.board.least_other(self.index)
+        excess = self.excess()
         if excess <= 0:
             self._accept_one()
             return
@@ -156,8 +169,30 @@ class BalancedAcceptor:
 
     async def _hand_over(self, conn: socket.socket) -> None:
         try:
+            assert self.protocol_factory is not None
             await self.loop.connect_accepted_socket(self.protocol_factory, sock=conn)
         except OSError:
             conn.close()
         finally:
             self.change(-1)  # the protocol counts itself from connection_made on
+
+
+def shed_when_unbalanced(app: Any, acceptor: BalancedAcceptor) -> Any:
+    """Wrap an ASGI app: while this worker holds SHED_EXCESS or more connections above the
+    least-loaded worker, responses carry ``Connection: close`` (uvicorn then closes the
+    connection after the response, and a keep-alive client simply reconnects)."""
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or acceptor.excess() < SHED_EXCESS:
+            await app(scope, receive, send)
+            return
+
+        async def send_closing(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", []), (b"connection", b"close")]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await app(scope, receive, send_closing)
+
+    return wrapped

@@ -14,7 +14,12 @@ import sys
 from pathlib import Path
 
 from sagestack.serving.asgi import create_app
-from sagestack.serving.balance import BalancedAcceptor, LoadBoard, counted_protocol
+from sagestack.serving.balance import (
+    BalancedAcceptor,
+    LoadBoard,
+    counted_protocol,
+    shed_when_unbalanced,
+)
 from sagestack.serving.config import ServeConfig
 from sagestack.serving.handlers import HandlerError, Transformer, import_user_module
 
@@ -57,8 +62,10 @@ async def _serve(
 ) -> None:
     import uvicorn
 
+    loop = asyncio.get_running_loop()
+    acceptor = BalancedAcceptor(loop, sock, board, index)
     uv_config = uvicorn.Config(
-        app,  # type: ignore[arg-type]
+        shed_when_unbalanced(app, acceptor),
         http="httptools",
         ws="none",
         lifespan="off",
@@ -72,21 +79,14 @@ async def _serve(
     )
     uv_config.load()
     server = uvicorn.Server(uv_config)
-    loop = asyncio.get_running_loop()
-    acceptor: BalancedAcceptor | None = None
-
-    def count(delta: int) -> None:
-        if acceptor is not None:
-            acceptor.change(delta)
-
-    protocol_class = counted_protocol(uv_config.http_protocol_class, count)
+    protocol_class = counted_protocol(uv_config.http_protocol_class, acceptor.change)
 
     def protocol_factory() -> asyncio.Protocol:
         return protocol_class(  # type: ignore[no-any-return]
             config=uv_config, server_state=server.server_state, app_state={}
         )
 
-    acceptor = BalancedAcceptor(loop, sock, board, index, protocol_factory)
+    acceptor.protocol_factory = protocol_factory
     parent = os.getppid()
     # No sockets for uvicorn itself: it runs the connections the acceptor hands it.
     task = asyncio.create_task(server.serve(sockets=[]))

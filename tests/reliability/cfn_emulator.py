@@ -241,10 +241,10 @@ def adapt_template(template: dict[str, Any]) -> tuple[dict[str, Any], list[str]]
         else:
             rules = []
         for rule in rules:
-            if str(rule.get("IpProtocol")) not in ("tcp", "udp", "icmp", "icmpv6", "6", "17", "1"):
-                if "FromPort" not in rule and "ToPort" not in rule:
-                    rule["FromPort"] = rule["ToPort"] = -1
-                    applied.append("portless-protocol")
+            ported = str(rule.get("IpProtocol")) in ("tcp", "udp", "icmp", "icmpv6", "6", "17", "1")
+            if not ported and "FromPort" not in rule and "ToPort" not in rule:
+                rule["FromPort"] = rule["ToPort"] = -1
+                applied.append("portless-protocol")
 
     types = {logical_id: r["Type"] for logical_id, r in resources.items()}
 

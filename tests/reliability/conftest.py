@@ -138,9 +138,7 @@ def model_tar(model_dirs: dict[str, Path], tmp_path_factory: pytest.TempPathFact
 
 
 @pytest.fixture(scope="session")
-def endpoint(
-    model_tar: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LocalEndpoint]:
+def endpoint(model_tar: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalEndpoint]:
     """One two-worker local server (the repository's inference.py) for the whole session."""
     log = tmp_path_factory.mktemp("endpoint_log") / "server.log"
     with open(log, "wb") as sink, start_local_endpoint(model_tar, workers=2, log=sink) as running:

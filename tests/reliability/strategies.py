@@ -81,12 +81,16 @@ def csv_bodies(draw: st.DrawFn) -> str:
     lines = []
     for _ in range(rows):
         width = draw(st.sampled_from([NUM_FEATURES, NUM_FEATURES, NUM_FEATURES + 1, 1, 0, 7]))
-        lines.append(draw(st.sampled_from([",", ", ", ";", "\t"])).join(
-            draw(st.lists(_cells, min_size=width, max_size=width))
-        ))
+        lines.append(
+            draw(st.sampled_from([",", ", ", ";", "\t"])).join(
+                draw(st.lists(_cells, min_size=width, max_size=width))
+            )
+        )
     newline = draw(st.sampled_from(["\n", "\r\n", "\n\n", "\r"]))
-    return draw(st.sampled_from(["", " ", "\n"])) + newline.join(lines) + draw(
-        st.sampled_from(["", "\n", "\r\n", " \n "])
+    return (
+        draw(st.sampled_from(["", " ", "\n"]))
+        + newline.join(lines)
+        + draw(st.sampled_from(["", "\n", "\r\n", " \n "]))
     )
 
 
@@ -247,7 +251,9 @@ def client_requests(draw: st.DrawFn) -> tuple[bytes, str | None, str | None]:
     body = draw(body_strategy)
     matching = st.sampled_from(types)
     content_type = draw(st.one_of(matching, matching, matching, content_types))
-    accept = draw(st.one_of(st.sampled_from(_GOOD_ACCEPTS), st.sampled_from(_GOOD_ACCEPTS), accepts))
+    accept = draw(
+        st.one_of(st.sampled_from(_GOOD_ACCEPTS), st.sampled_from(_GOOD_ACCEPTS), accepts)
+    )
     return body, content_type, accept
 
 

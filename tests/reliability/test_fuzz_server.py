@@ -78,16 +78,16 @@ def test_the_server_answers_client_input_with_2xx_or_4xx_and_keeps_pinging(
 
     try:
         prop()
-    finally:
+    finally:  # counted whether or not a case failed
         client.close()
+        case_counter.record(
+            "server: random client input",
+            sum(outcomes.values()),
+            outcomes=outcomes,
+            slowest_ping_s=round(slowest_ping, 3),
+        )
     assert sorted(endpoint.worker_pids()) == workers, "a worker died (or was restarted)"
     assert endpoint.running() and not endpoint.errors()
-    case_counter.record(
-        "server: random client input",
-        sum(outcomes.values()),
-        outcomes=outcomes,
-        slowest_ping_s=round(slowest_ping, 3),
-    )
 
 
 def _methods_and_paths() -> Iterator[tuple[str, str]]:
@@ -99,12 +99,16 @@ def _methods_and_paths() -> Iterator[tuple[str, str]]:
     yield "GET", "/execution-parameters"
 
 
-def test_wrong_methods_and_paths_get_4xx(endpoint: LocalEndpoint, case_counter: CaseCounter) -> None:
+def test_wrong_methods_and_paths_get_4xx(
+    endpoint: LocalEndpoint, case_counter: CaseCounter
+) -> None:
     client = Client(endpoint)
     cases = 0
     try:
         for method, path in _methods_and_paths():
-            status, _, body, _ = client.request(method, path, b"1,2,3,4" if method != "GET" else None)
+            status, _, body, _ = client.request(
+                method, path, b"1,2,3,4" if method != "GET" else None
+            )
             assert status < 500, (method, path, status, body[:200])
             cases += 1
         assert client.request("GET", "/ping")[0] == 200
