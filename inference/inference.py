@@ -610,7 +610,12 @@ def transform_fn(model: ServingModel, request_body: Any, content_type: str, acce
     try:
         request_format(content_type)  # 415 before 406: the body is the bigger mistake
         fmt = response_format(accept)
-        features = decode(request_body, content_type, model.num_features)
+        try:
+            features = decode(request_body, content_type, model.num_features)
+        except (ValueError, TypeError, OverflowError, RecursionError) as error:
+            # Whatever the parsers did not foresee (JSON nested past the recursion limit,
+            # integers too long or too large for a float) is still the client's body.
+            raise RequestError(400, f"The body could not be parsed: {error}"[:1000]) from None
         return encode(predict(model, features), fmt), fmt
     except RequestError as error:
         return _error_response(error)

@@ -35,6 +35,12 @@ from job_errors import UserError
 _CHUNK_BYTES = 8 << 20
 _HEAD_BYTES = 64 << 10
 _NUMERIC_BYTES = b"0123456789+-.eE \t\r\nnaNA"  # digits, signs, exponents, nan/NA, whitespace
+# Byte sequences that may belong to no number (`1..2`, `--1`, `1e5e5`, a lone `.`, `NA`, `1e999`)
+# although every byte is allowed: a match sends the file to the full, field-by-field diagnosis.
+_SUSPECT = re.compile(
+    rb"\.[0-9]*\.|[-+][-+.]?[-+]|[eE][0-9]*[eE.]|[eE](?![-+]?[0-9])|(?<![0-9])\.(?![0-9])"
+    rb"|[aAnN]|[0-9][-+]|[eE][-+]?[0-9]{3}"
+)
 _CSV_HINT = "CSV channels need the label in column 1, numeric values only and no header row"
 
 _DEPRECATION = r".*Text file input has been deprecated.*"
@@ -256,6 +262,7 @@ class _ByteScan(threading.Thread):
                         starts_line_empty
                         or self.empty_label in block
                         or block.translate(None, self.allowed)
+                        or _SUSPECT.search(block)
                     ):
                         self.flagged = True
                     previous = block[-1:]
