@@ -8,14 +8,18 @@ already time; add --with-make-test to include it.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 from bench import report
 from bench.common import BENCH, OUT, Row, log
 
 SECTIONS = ("training", "serving", "infra")
+RESULTS_JSON = OUT / "results.json"  # the rows of the last run, for --render-only
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -28,11 +32,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--with-make-test", action="store_true", help="also time `make test`")
     parser.add_argument("--quick", action="store_true", help="1 repeat, no 1M-row training")
     parser.add_argument("--output", default=str(BENCH), help="where RESULTS.md/results.png go")
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="rewrite RESULTS.md/results.png from the last run's bench/out/results.json",
+    )
     return parser.parse_args(argv)
+
+
+def _site_packages_compiled(module_file: str) -> bool:
+    """Whether the venv was installed with bytecode (uv does not compile by default, and with
+    PYTHONDONTWRITEBYTECODE set, as on these machines, nothing ever writes it): without it
+    every Python process pays seconds of compiling at import."""
+    return any((Path(module_file).parent / "__pycache__").glob("core.*.pyc"))
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.render_only:
+        saved = json.loads(RESULTS_JSON.read_text(encoding="utf-8"))
+        return _write(args.output, [Row(**row) for row in saved["rows"]], saved["meta"])
     sections = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(sections) - set(SECTIONS)
     if unknown:
@@ -64,20 +83,32 @@ def main(argv: list[str] | None = None) -> int:
 
     import xgboost
 
+    compiled = _site_packages_compiled(xgboost.__file__)
+    if not compiled:
+        log("warning: site-packages has no bytecode; every process compiles its imports")
     meta: dict[str, Any] = {
+        "bytecode": compiled,
         "cpus": os.cpu_count(),
         "repeats": repeats,
         "elapsed_s": time.perf_counter() - started,
         "xgboost": xgboost.__version__,
         "skipped": skipped,
     }
-    out = os.path.abspath(args.output)
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "RESULTS.md"), "w", encoding="utf-8") as f:
-        f.write(report.markdown(rows, meta))
-    report.chart(rows, os.path.join(out, "results.png"))  # type: ignore[arg-type]
-    log(f"wrote {out}/RESULTS.md and {out}/results.png in {meta['elapsed_s'] / 60:.1f} min")
-    print(report.markdown(rows, meta))
+    RESULTS_JSON.write_text(
+        json.dumps({"rows": [dataclasses.asdict(r) for r in rows], "meta": meta}, indent=1),
+        encoding="utf-8",
+    )
+    return _write(args.output, rows, meta)
+
+
+def _write(output: str, rows: list[Row], meta: dict[str, Any]) -> int:
+    out = Path(output).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    text = report.markdown(rows, meta)
+    (out / "RESULTS.md").write_text(text, encoding="utf-8")
+    report.chart(rows, out / "results.png")
+    log(f"wrote {out}/RESULTS.md and {out}/results.png")
+    print(text)
     return 0
 
 

@@ -32,8 +32,7 @@ def median(values: Sequence[float]) -> float:
 class Row:
     """One line of RESULTS.md: a measured value, its same-run baseline and the ratio.
 
-    ratio is value / baseline; `better` says which direction is good ("lower" for times and
-    memory, "higher" for throughput) so the target check reads the same for both.
+    ok is whether the target is met (None: no target).
     """
 
     section: str
@@ -46,9 +45,15 @@ class Row:
     ok: bool | None = None
     note: str = ""
     samples: list[float] = field(default_factory=list)
+    paired_ratio: float | None = None  # median of per-round ratios, when rounds pair up
+    ratio_target: bool = False  # the target is on the ratio (the chart colours those bars)
 
     @property
     def ratio(self) -> float | None:
+        """The median of per-round ratios if known (a slow minute hits both sides of a pair),
+        else the ratio of the medians."""
+        if self.paired_ratio is not None:
+            return self.paired_ratio
         if self.baseline in (None, 0):
             return None
         return self.value / self.baseline  # type: ignore[operator]
