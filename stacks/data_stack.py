@@ -18,6 +18,7 @@ from stacks.constructs.storage import (
     SecureBucket,
     SecureBucketProps,
 )
+from stacks.constructs.training_job import model_package_group
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,6 +69,15 @@ class DataStack(Stack):
         ).bucket
         self.data_bucket: s3.IBucket = self._bucket("DataBucket", "data/", props)
         self.artifacts_bucket: s3.IBucket = self._bucket("ArtifactsBucket", "artifacts/", props)
+
+        # The model registry is state (approvals, lineage): it lives and is retained here, and
+        # the Training stack registers into it by name.
+        self.model_package_group_name = f"sagestack-{env}"
+        model_package_group(
+            self,
+            self.model_package_group_name,
+            f"SageStack {env}: models that passed the training quality gate",
+        )
 
         self._export("data-key-arn", self.key.key_arn)
         self._export("data-bucket-arn", self.data_bucket.bucket_arn)

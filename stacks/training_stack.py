@@ -122,6 +122,7 @@ class TrainingStack(Stack):
                 subnets=network.subnets,
                 security_groups=[network.security_group],
                 model_package_group_name=props.model_package_group_name,
+                create_model_package_group=False,  # the Data stack owns and retains it
                 quality_gate_threshold=props.quality_gate_threshold,
                 quality_gate_direction=direction,
                 mode=props.mode,

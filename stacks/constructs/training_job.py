@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -124,6 +124,10 @@ class TrainingJobProps:
     security_groups: Sequence[ec2.ISecurityGroup]
     model_package_group_name: str
     quality_gate_threshold: float
+    create_model_package_group: bool = True
+    """False when a stateful stack owns the group (the app's Data stack): the registry must
+    outlive this stateless construct, and a retained group with a fixed name here would collide
+    with the next deployment of it."""
     mode: TrainingMode = TrainingMode.SCRIPT
     """SCRIPT runs ``entry_point`` from ``source_dir``; ALGORITHM runs the built-in XGBoost."""
     source_dir: Path | None = None
@@ -387,18 +391,14 @@ class TrainingJob(Construct):
                 self, "Code", props=SourceAssetProps(source_dir=Path(props.source_dir))
             )
 
-        self.model_package_group = sagemaker.CfnModelPackageGroup(
-            self,
-            "ModelPackageGroup",
-            model_package_group_name=props.model_package_group_name,
-            model_package_group_description=(
+        self.model_package_group: sagemaker.CfnModelPackageGroup | None = None
+        if props.create_model_package_group:
+            self.model_package_group = model_package_group(
+                self,
+                props.model_package_group_name,
                 f"XGBoost {XGBOOST_VERSION} models that passed the {props.gate_metric_name} "
-                "quality gate"
-            ),
-        )
-        # The registry is the record of every model that passed the gate: keep it (and its
-        # versions) when the stateless stack is deleted.
-        self.model_package_group.apply_removal_policy(RemovalPolicy.RETAIN)
+                "quality gate",
+            )
         self.topic = common.notification_topic(self, "FailureTopic", topic_key)
 
         self._output_s3_uri = (
@@ -417,7 +417,8 @@ class TrainingJob(Construct):
                 f"{props.gate_metric_name} and registers in {props.model_package_group_name}."
             ),
         )
-        self.state_machine.node.add_dependency(self.model_package_group)
+        if self.model_package_group is not None:
+            self.state_machine.node.add_dependency(self.model_package_group)
         self._grant_state_machine()
         self._grant_training_role()
         self._triggers()
@@ -1069,4 +1070,25 @@ class TrainingJob(Construct):
 
     @property
     def model_package_group_arn(self) -> str:
-        return self.model_package_group.attr_model_package_group_arn
+        if self.model_package_group is not None:
+            return self.model_package_group.attr_model_package_group_arn
+        return Stack.of(self).format_arn(
+            service="sagemaker",
+            resource="model-package-group",
+            resource_name=self.props.model_package_group_name,
+        )
+
+
+def model_package_group(
+    scope: Construct, name: str, description: str
+) -> sagemaker.CfnModelPackageGroup:
+    """The model registry: the record of every model that passed the gate, kept (with its
+    versions) when its stack is deleted."""
+    group = sagemaker.CfnModelPackageGroup(
+        scope,
+        "ModelPackageGroup",
+        model_package_group_name=name,
+        model_package_group_description=description,
+    )
+    group.apply_removal_policy(RemovalPolicy.RETAIN)
+    return group

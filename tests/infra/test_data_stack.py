@@ -14,6 +14,7 @@ PINNED_DATA_LOGICAL_IDS = {
     "AccessLogBucket99AA64AA": "AWS::S3::Bucket",
     "DataBucketB1A7365C": "AWS::S3::Bucket",
     "ArtifactsBucket278B01C3": "AWS::S3::Bucket",
+    "ModelPackageGroup": "AWS::SageMaker::ModelPackageGroup",
 }
 
 

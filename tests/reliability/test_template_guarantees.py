@@ -540,11 +540,6 @@ def test_the_dev_box_requires_imdsv2_and_has_no_ssh(stacks: list[Deployed]) -> N
 # --------------------------------------------------------------------------- teardown
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect: the model package group (fixed name, Retain) sits in the stateless "
-    "Training stack (stacks/constructs/training_job.py); it belongs in the Data stack",
-)
 def test_stateless_stacks_hold_nothing_stateful_and_the_data_stack_retains_everything(
     stacks: list[Deployed],
 ) -> None:
