@@ -337,6 +337,12 @@ _LIBSVM_LINE = (
     rb"[ \t]*(?:[-+.0-9eE]+(?::[-+.0-9eE]+)?"  # label[:weight]
     rb"(?:[ \t]+(?:qid:)?[0-9]+:[-+.0-9eEnaNAifI]+)*)?[ \t]*\r?"  # index:value ...
 )
+# Number-shaped junk the character classes let through (`1..2`, `--1`, `1e5e5`, a lone `.`, `NA`);
+# plain alternatives, so the search stays linear however a line is broken.
+_LIBSVM_SUSPECT = re.compile(
+    rb"\.[0-9]*\.|[-+][-+.]?[-+]|[eE][0-9]*[eE.]|[eE](?![-+]?[0-9])|(?<![0-9])\.(?![0-9])"
+    rb"|[0-9][-+]|NA(?!N)"
+)
 _LIBSVM_BLOCK = re.compile(rb"(?:" + _LIBSVM_LINE + rb"\n)*")
 _LIBSVM_ONE_LINE = re.compile(_LIBSVM_LINE)
 _LIBSVM_FEATURE = re.compile(rb"(?:qid:)?[0-9]+:(?:" + _VALUE + rb")")
@@ -382,9 +388,9 @@ def diagnose_libsvm(path: str) -> str | None:
                 data, carry = data[:cut], data[cut:]
             elif data and not data.endswith(b"\n"):
                 data += b"\n"
-            if data and not _LIBSVM_BLOCK.fullmatch(data):
+            if data and (not _LIBSVM_BLOCK.fullmatch(data) or _LIBSVM_SUSPECT.search(data)):
                 for offset, raw in enumerate(data.split(b"\n")[:-1], start=1):
-                    if not _LIBSVM_ONE_LINE.fullmatch(raw):
+                    if not _LIBSVM_ONE_LINE.fullmatch(raw) or _LIBSVM_SUSPECT.search(raw):
                         return _libsvm_line_problem(path, lines_before + offset, raw)
             lines_before += data.count(b"\n")
             if not block:

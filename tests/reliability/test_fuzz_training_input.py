@@ -254,30 +254,7 @@ def test_broken_csv_fails_with_a_one_line_reason(
     _fuzz("csv", kind, broken_csv(kind), forkserver, tmp_path, case_counter)
 
 
-# Known defect, left open: training/data_loading.py validates libsvm values by character class,
-# so number-shaped junk passes and XGBoost reads it as a number. A full number grammar in the
-# same regex backtracked badly on fuzzed lines; it needs a tokenising check instead.
-_LIBSVM_KNOWN_GAPS = {
-    f"{where}:{token}"
-    for where in ("feature:1", "label")
-    for token in ("1..2", "--1", "1e5e5", ".", "NA")
-} - {"label:1e5e5", "label:NA"}
-
-
-@pytest.mark.parametrize(
-    "kind",
-    [
-        pytest.param(
-            kind,
-            marks=pytest.mark.xfail(
-                strict=False, reason="libsvm values are checked by character class only"
-            ),
-        )
-        if kind in _LIBSVM_KNOWN_GAPS
-        else kind
-        for kind in LIBSVM_KINDS
-    ],
-)
+@pytest.mark.parametrize("kind", LIBSVM_KINDS)
 def test_broken_libsvm_fails_with_a_one_line_reason(
     kind: str, forkserver: ForkServer, tmp_path: Path, case_counter: CaseCounter
 ) -> None:
