@@ -35,7 +35,7 @@ help:
 	.uv/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(VENV)/.synced: pyproject.toml uv.lock .uv/bin/uv
-	UV_PYTHON=$(PYTHON_BOOTSTRAP) .uv/bin/uv sync --frozen --quiet
+	UV_PYTHON=$(PYTHON_BOOTSTRAP) UV_COMPILE_BYTECODE=1 .uv/bin/uv sync --frozen --quiet
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

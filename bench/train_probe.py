@@ -117,11 +117,31 @@ def end_to_end(spec: dict) -> dict:
     return {
         "work_s": done - started,
         "job_s": result.duration_s,
+        **_script_phases(result.log_files["algo-1"].read_text(encoding="utf-8")),
         "runtime_peak_mb": _peak_mb(resource.RUSAGE_SELF),
         "script_peak_mb": _peak_mb(resource.RUSAGE_CHILDREN),
         "model": str(result.model_artifacts),
         "log": str(result.log_files["algo-1"]),
     }
+
+
+_PHASES = {
+    "script_load_s": r"Loaded train: .* in ([0-9.]+) s",
+    "script_train_s": r"Trained \d+ rounds in ([0-9.]+) s",
+    "script_report_s": r"Wrote the evaluation report .* in ([0-9.]+) s",
+}
+
+
+def _script_phases(log: str) -> dict:
+    """The phase times train.py prints, so the report can say where the runtime's time went."""
+    import re
+
+    found = {}
+    for key, pattern in _PHASES.items():
+        match = re.search(pattern, log)
+        if match:
+            found[key] = float(match.group(1))
+    return found
 
 
 TASKS = {"raw_csv": raw_csv, "raw_numpy": raw_numpy, "end_to_end": end_to_end}

@@ -238,6 +238,47 @@ def first_ragged_line(path: str, delimiter: str) -> tuple[int, int, int] | None:
                 return None
 
 
+# Byte -> class for number_shaped_junk: 0 other (delimiter, whitespace), 1 digit, 2 dot,
+# 3 sign, 4 e/E, 5 a/A/n/N.
+_CLASSES = bytearray(256)
+for _chars, _class in ((b"0123456789", 1), (b".", 2), (b"+-", 3), (b"eE", 4), (b"aAnN", 5)):
+    for _byte in _chars:
+        _CLASSES[_byte] = _class
+_BYTE_CLASSES = bytes(_CLASSES)
+del _CLASSES, _chars, _class, _byte
+
+
+def number_shaped_junk(block: bytes) -> bool:
+    """``_SUSPECT.search(block)`` for a block of allowed bytes, vectorised with numpy.
+
+    The regex reads ~10 MB/s, so a 185 MB file took ~15-20 s in the scan thread, which the
+    load then waited for (against ~1 s for XGBoost's parse); this reads ~300 MB/s. Only the
+    bytes `_ByteScan` allows are classified; tests check it agrees with the regex.
+    """
+    # Padded with "other" at both ends: the regex's lookarounds see nothing there either.
+    c = np.frombuffer(b"\0" + block.translate(_BYTE_CLASSES) + b"\0", dtype=np.uint8)
+    if (c == 5).any():  # [aAnN]
+        return True
+    d, p, s, e = c == 1, c == 2, c == 3, c == 4
+    nd = ~d
+    if (s[1:] & (s | d)[:-1]).any():  # [-+][-+] and [0-9][-+]
+        return True
+    if (e[:-1] & ~(d | s)[1:]).any() or (e[:-2] & s[1:-1] & nd[2:]).any():
+        return True  # [eE](?![-+]?[0-9])
+    if (p[1:-1] & nd[:-2] & nd[2:]).any():  # (?<![0-9])\.(?![0-9]), which covers [-+]\.[-+]
+        return True
+    if (e[:-3] & d[1:-2] & d[2:-1] & d[3:]).any():  # [eE][-+]?[0-9]{3}
+        return True
+    if (e[:-4] & s[1:-3] & d[2:-2] & d[3:-1] & d[4:]).any():
+        return True
+    # \.[0-9]*\. and [eE][0-9]*[eE.]: consecutive non-digits, only digits between them.
+    others = c[np.flatnonzero(nd)]
+    first, second = others[:-1], others[1:]
+    return bool(
+        (((first == 2) | (first == 4)) & (second == 2) | (first == 4) & (second == 4)).any()
+    )
+
+
 class _ByteScan(threading.Thread):
     """Flags bytes that cannot belong to a number and lines starting with the delimiter."""
 
@@ -262,7 +303,7 @@ class _ByteScan(threading.Thread):
                         starts_line_empty
                         or self.empty_label in block
                         or block.translate(None, self.allowed)
-                        or _SUSPECT.search(block)
+                        or number_shaped_junk(block)
                     ):
                         self.flagged = True
                     previous = block[-1:]
