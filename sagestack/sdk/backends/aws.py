@@ -489,10 +489,11 @@ def serving_archive(platform: Platform, model: Model, artifacts: S3DataSource) -
             raise ConfigurationError(f"model artifacts {archive} do not exist")
         if serving.code_dir is not None and not _archive_has(archive, f"code/{serving.program}"):
             extracted = extract_tar_gz(archive, work / "model")
+            # No caches or dotfiles (a mypy cache once rode along into code/).
             shutil.copytree(
                 serving.code_dir,
                 extracted / "code",
-                ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"),  # no caches or dotfiles
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"),
                 dirs_exist_ok=True,
             )
             archive = create_tar_gz(extracted, work / "repacked" / "model.tar.gz")
