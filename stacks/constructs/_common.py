@@ -273,3 +273,27 @@ def acknowledge_wildcard_resources(
 ) -> None:
     """Acknowledge the IAM5 wildcard-resource findings of the statements named by Sid."""
     policy.node.add_validation(_WildcardAcknowledger(policy, reasons_by_sid))
+
+
+def data_key_statements(key: kms.IKey) -> list[iam.PolicyStatement]:
+    """What a SageMaker job needs of the data key: encrypt/decrypt its data and let SageMaker
+    grant the key to the volumes it attaches (and to nothing else)."""
+    return [
+        iam.PolicyStatement(
+            sid="UseDataKey",
+            actions=[
+                "kms:Decrypt",
+                "kms:Encrypt",
+                "kms:GenerateDataKey",
+                "kms:GenerateDataKeyWithoutPlaintext",
+                "kms:DescribeKey",
+            ],
+            resources=[key.key_arn],
+        ),
+        iam.PolicyStatement(
+            sid="GrantVolumeKey",
+            actions=["kms:CreateGrant"],
+            resources=[key.key_arn],
+            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        ),
+    ]

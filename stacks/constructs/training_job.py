@@ -931,23 +931,7 @@ class TrainingJob(Construct):
                     actions=["s3:ListBucket", "s3:GetBucketLocation"],
                     resources=[artifacts.bucket_arn],
                 ),
-                iam.PolicyStatement(
-                    sid="UseDataKey",
-                    actions=[
-                        "kms:Decrypt",
-                        "kms:Encrypt",
-                        "kms:GenerateDataKey",
-                        "kms:GenerateDataKeyWithoutPlaintext",
-                        "kms:DescribeKey",
-                    ],
-                    resources=[p.encryption_key.key_arn],
-                ),
-                iam.PolicyStatement(
-                    sid="GrantVolumeKey",
-                    actions=["kms:CreateGrant"],
-                    resources=[p.encryption_key.key_arn],
-                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-                ),
+                *common.data_key_statements(p.encryption_key),
             ]
         )
         if self.code is not None:
