@@ -2,8 +2,8 @@
 
 SageMaker tars output/data into output.tar.gz next to model.tar.gz, which keeps the model
 directory clean (serving loads every top-level file there). Curves are computed with numpy so the
-JSON never depends on scikit-learn, and plots are skipped with a log line when matplotlib is
-missing from the container.
+JSON never depends on scikit-learn (curves.py). The PNGs come from a helper process (plots.py),
+skipped with a log line when matplotlib is missing from the container.
 """
 
 from __future__ import annotations
@@ -15,46 +15,10 @@ from typing import Any
 import numpy as np
 import sm_constants as c
 import xgboost as xgb
+from curves import pr_curve, roc_curve
+from plots import PlotHelper
 
 MAX_EVAL_ROWS = 50_000  # curves and residuals from a sample: AUC within ~0.005, bounded time
-MAX_SCATTER_POINTS = 5_000
-TOP_FEATURES = 20
-
-
-def roc_curve(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """(false positive rate, true positive rate, AUC); ties share one point, as in sklearn."""
-    order = np.argsort(-scores, kind="mergesort")
-    y = labels[order] > 0.5
-    s = scores[order]
-    distinct = np.flatnonzero(np.diff(s)) if s.size > 1 else np.array([], dtype=int)
-    cut = np.concatenate([distinct, [y.size - 1]])
-    tps = np.cumsum(y)[cut]
-    fps = (cut + 1) - tps
-    positives, negatives = tps[-1], fps[-1]
-    if positives == 0 or negatives == 0:
-        return np.array([0.0, 1.0]), np.array([0.0, 1.0]), float("nan")
-    tpr = np.concatenate([[0.0], tps / positives])
-    fpr = np.concatenate([[0.0], fps / negatives])
-    # Trapezoid rule written out: numpy 2 renamed np.trapz, and containers pin either major.
-    return fpr, tpr, float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
-
-
-def pr_curve(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """(recall, precision, average precision), step-wise like sklearn's average_precision."""
-    order = np.argsort(-scores, kind="mergesort")
-    y = labels[order] > 0.5
-    s = scores[order]
-    distinct = np.flatnonzero(np.diff(s)) if s.size > 1 else np.array([], dtype=int)
-    cut = np.concatenate([distinct, [y.size - 1]])
-    tps = np.cumsum(y)[cut]
-    predicted = cut + 1
-    positives = tps[-1]
-    if positives == 0:
-        return np.array([0.0, 1.0]), np.array([1.0, 0.0]), float("nan")
-    precision = tps / predicted
-    recall = tps / positives
-    average_precision = float(np.sum(np.diff(np.concatenate([[0.0], recall])) * precision))
-    return np.concatenate([[0.0], recall]), np.concatenate([[1.0], precision]), average_precision
 
 
 def quality_metrics(objective: str, labels: np.ndarray, predictions: np.ndarray) -> dict[str, Any]:
@@ -97,70 +61,6 @@ def evaluation_sample(
     return dmatrix.get_label(), booster.predict(dmatrix)
 
 
-def _plots(
-    directory: str,
-    objective: str,
-    labels: np.ndarray,
-    predictions: np.ndarray,
-    importance: dict[str, float],
-    log,
-) -> list[str]:
-    try:  # Figure + Agg canvas directly: no pyplot state, no GUI backend probing
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        log("matplotlib is not installed here; skipping the PNG plots of the evaluation report")
-        return []
-    written = []
-
-    def figure(width: float, height: float, columns: int = 1):
-        fig = Figure(figsize=(width, height), dpi=100)
-        FigureCanvasAgg(fig)
-        return fig, fig.subplots(1, columns)
-
-    def save(fig, name: str) -> None:
-        fig.tight_layout()
-        fig.savefig(os.path.join(directory, name))
-        written.append(name)
-
-    if objective in ("binary:logistic", "binary:logitraw"):
-        scores = predictions if objective == "binary:logistic" else 1 / (1 + np.exp(-predictions))
-        fpr, tpr, auc = roc_curve(labels, scores)
-        fig, ax = figure(5, 5)
-        ax.plot(fpr, tpr, label=f"AUC = {auc:.4f}")
-        ax.plot([0, 1], [0, 1], linestyle="--", color="grey")
-        ax.set(xlabel="False positive rate", ylabel="True positive rate", title="ROC curve")
-        ax.legend(loc="lower right")
-        save(fig, "roc_curve.png")
-        recall, precision, ap = pr_curve(labels, scores)
-        fig, ax = figure(5, 5)
-        ax.step(recall, precision, where="post", label=f"AP = {ap:.4f}")
-        ax.set(xlabel="Recall", ylabel="Precision", title="Precision-recall curve", ylim=(0, 1.02))
-        ax.legend(loc="lower left")
-        save(fig, "pr_curve.png")
-    elif not objective.startswith(("multi:", "binary:", "rank:")) and predictions.ndim == 1:
-        residuals = labels - predictions
-        pick = np.arange(residuals.size)
-        if residuals.size > MAX_SCATTER_POINTS:
-            pick = np.random.default_rng(0).choice(
-                residuals.size, MAX_SCATTER_POINTS, replace=False
-            )
-        fig, (left, right) = figure(10, 4, 2)
-        left.scatter(predictions[pick], residuals[pick], s=4, alpha=0.5)
-        left.axhline(0, color="grey", linestyle="--")
-        left.set(xlabel="Predicted", ylabel="Residual (label - predicted)", title="Residuals")
-        right.hist(residuals, bins=50)
-        right.set(xlabel="Residual", ylabel="Rows", title="Residual distribution")
-        save(fig, "residuals.png")
-    if importance:
-        top = sorted(importance.items(), key=lambda kv: kv[1], reverse=True)[:TOP_FEATURES]
-        fig, ax = figure(6, 0.3 * len(top) + 1.2)
-        ax.barh([k for k, _ in reversed(top)], [v for _, v in reversed(top)])
-        ax.set(xlabel="Total gain", title="Feature importance (gain)")
-        save(fig, "feature_importance.png")
-    return written
-
-
 def write_report(
     directory: str,
     *,
@@ -174,18 +74,21 @@ def write_report(
     eval_name: str,
     labels: np.ndarray,
     predictions: np.ndarray,
+    plotter: PlotHelper | None = None,
     log=print,
 ) -> dict[str, Any]:
     """Write evaluation.json (and plots) for the final, already truncated booster.
 
-    final_metrics are the eval_metric values XGBoost printed at the kept iteration.
+    final_metrics are the eval_metric values XGBoost printed at the kept iteration. plotter is
+    the helper train.py started at launch; without one, a helper is started now.
     """
     os.makedirs(directory, exist_ok=True)
     importance = {
         k: float(v if isinstance(v, float) else sum(v))
         for k, v in booster.get_score(importance_type="gain").items()
     }
-    plots = _plots(directory, objective, labels, predictions, importance, log)
+    plotter = plotter or PlotHelper.start()
+    plots = plotter.draw(directory, objective, labels, predictions, importance, log)
     report = {
         "objective": objective,
         "eval_metrics": eval_metrics,

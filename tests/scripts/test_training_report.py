@@ -1,0 +1,72 @@
+"""The evaluation report's parts: numpy curves that agree with scikit-learn (curves.py), and the
+plotting helper (plots.py), whose failures cost the plots, never the job."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import plots
+import pytest
+from curves import pr_curve, roc_curve
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+LABELS = np.array([0.0, 1.0, 1.0, 0.0, 1.0])
+SCORES = np.array([0.1, 0.8, 0.6, 0.4, 0.9])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_curves_agree_with_scikit_learn_including_tied_scores(seed: int):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, 500).astype(float)
+    scores = np.round(rng.random(500) * 0.5 + labels * 0.3, 2)  # rounded: many ties
+    assert roc_curve(labels, scores)[2] == pytest.approx(roc_auc_score(labels, scores))
+    assert pr_curve(labels, scores)[2] == pytest.approx(average_precision_score(labels, scores))
+
+
+def test_curves_of_a_single_class_have_no_area():
+    assert np.isnan(roc_curve(np.ones(4), SCORES[:4])[2])
+    assert np.isnan(pr_curve(np.zeros(4), SCORES[:4])[2])
+
+
+def test_helper_draws_the_binary_plots(tmp_path):
+    messages: list[str] = []
+    written = plots.PlotHelper.start().draw(
+        str(tmp_path), "binary:logistic", LABELS, SCORES, {"f0": 2.0, "f1": 1.0}, messages.append
+    )
+    assert written == ["roc_curve.png", "pr_curve.png", "feature_importance.png"]
+    assert all((tmp_path / name).read_bytes()[:4] == b"\x89PNG" for name in written)
+    assert messages == []
+
+
+def test_a_failing_helper_loses_the_plots_and_says_so(tmp_path):
+    messages: list[str] = []
+    written = plots.PlotHelper.start().draw(
+        str(tmp_path / "missing"), "binary:logistic", LABELS, SCORES, {}, messages.append
+    )
+    assert written == []
+    assert messages and "The plotting helper failed (exit 1" in messages[0]
+
+
+def test_an_unused_helper_is_stopped():
+    helper = plots.PlotHelper.start()
+    process = helper._process
+    assert process is not None
+    helper.close()
+    assert process.returncode is not None  # reaped, not left running
+
+
+def test_without_matplotlib_no_helper_starts_and_the_log_says_why(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    helper = plots.PlotHelper.start()
+    messages: list[str] = []
+    assert helper.draw(str(tmp_path), "reg:squarederror", LABELS, SCORES, {}, messages.append) == []
+    assert messages == ["matplotlib is not installed here; skipping the PNG plots"]
+
+
+@pytest.mark.parametrize("objective", ["reg:squarederror", "multi:softprob", "rank:ndcg"])
+def test_other_objectives_draw_what_applies(tmp_path, objective: str):
+    predictions = np.tile(SCORES, (3, 1)).T if objective == "multi:softprob" else SCORES
+    written = plots.draw(str(tmp_path), objective, LABELS, predictions, {"f0": 1.0})
+    expected = ["residuals.png"] if objective == "reg:squarederror" else []
+    assert written == [*expected, "feature_importance.png"]
