@@ -45,11 +45,14 @@ class PlotHelper:
     def start(cls) -> PlotHelper:
         if matplotlib_missing():
             return cls(None, "matplotlib is not installed here")
-        process = subprocess.Popen(  # stderr is the job's own, so a helper traceback is logged
-            [sys.executable, os.path.abspath(__file__)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
+        try:
+            process = subprocess.Popen(  # stderr is the job's, so a helper traceback is logged
+                [sys.executable, os.path.abspath(__file__)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
+        except OSError as e:  # runs before train.py can write a failure file: never raise
+            return cls(None, f"the plotting helper could not start ({e})")
         return cls(process)
 
     def draw(

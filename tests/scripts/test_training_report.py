@@ -64,6 +64,14 @@ def test_without_matplotlib_no_helper_starts_and_the_log_says_why(tmp_path, monk
     assert messages == ["matplotlib is not installed here; skipping the PNG plots"]
 
 
+def test_a_helper_that_cannot_start_leaves_a_reason(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
+    helper = plots.PlotHelper.start()
+    messages: list[str] = []
+    assert helper.draw(str(tmp_path), "binary:logistic", LABELS, SCORES, {}, messages.append) == []
+    assert messages[0].startswith("the plotting helper could not start ([Errno 2]")
+
+
 @pytest.mark.parametrize("objective", ["reg:squarederror", "multi:softprob", "rank:ndcg"])
 def test_other_objectives_draw_what_applies(tmp_path, objective: str):
     predictions = np.tile(SCORES, (3, 1)).T if objective == "multi:softprob" else SCORES
