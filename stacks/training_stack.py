@@ -31,6 +31,7 @@ from training import metrics
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TRAINING_SOURCE_DIR = REPO_ROOT / "training"
+INFERENCE_SOURCE_DIR = REPO_ROOT / "inference"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,6 +72,9 @@ class TrainingStackProps:
     """Retention of the state machine's execution log (a CloudWatch Logs value)."""
     source_dir: Path = TRAINING_SOURCE_DIR
     """The script-mode code shipped as the submit directory; default the repo's training/."""
+    serving_code_dir: Path | None = INFERENCE_SOURCE_DIR
+    """Inference code that train.py bundles into the model's code/ (so the registered model
+    serves with network isolation); default the repo's inference/."""
 
     @property
     def model_package_group_name(self) -> str:
@@ -127,6 +131,9 @@ class TrainingStack(Stack):
                 quality_gate_direction=direction,
                 mode=props.mode,
                 source_dir=props.source_dir if props.mode is TrainingMode.SCRIPT else None,
+                serving_code_dir=(
+                    props.serving_code_dir if props.mode is TrainingMode.SCRIPT else None
+                ),
                 hyperparameters=hyperparameters,
                 eval_metric=props.eval_metric,
                 metric_definitions=definitions,

@@ -2,7 +2,8 @@
 
 Kept in one module so a reader can check the whole contract (../shared/SAGEMAKER_CONTRACT.md
 sections 1.1-1.3, 1.9, 1.10) against one list, and so the local runtime and the container can
-never disagree about a spelling.
+never disagree about a spelling. Standard library only and no sibling imports: the CDK app
+imports it too, as `training.sm_constants`.
 """
 
 # --- Environment variables set by SageMaker toolkits (legacy sagemaker-containers and SDK v3) ---
@@ -50,6 +51,10 @@ MODEL_FILE = "xgboost-model"  # the only file at the top of SM_MODEL_DIR (servin
 CHECKPOINT_PREFIX = "xgboost-checkpoint."  # + iteration, as the built-in algorithm names them
 CHECKPOINTS_TO_KEEP = 5
 EVALUATION_FILE = "evaluation.json"
+# The Training stack ships inference/ next to train.py; the job copies it to <model dir>/code/,
+# where a network-isolated endpoint finds it (SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code).
+SERVING_CODE_DIR = "inference"
+MODEL_CODE_DIR = "code"
 
 # --- Channels and content types (built-in algorithm names, contract 1.9) ---
 TRAIN_CHANNEL = "train"

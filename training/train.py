@@ -23,6 +23,7 @@ if __name__ == "__main__":
 
 import contextlib
 import os
+import shutil
 import time
 import traceback
 from collections.abc import Mapping, Sequence
@@ -133,6 +134,22 @@ def _resume_point(env: job_env.JobEnv, rank: int) -> tuple[xgb.Booster | None, i
     return booster, rounds
 
 
+def bundle_serving_code(model_dir: str) -> list[str]:
+    """Copy the inference code shipped next to this script into <model dir>/code/, so the
+    model.tar.gz serves itself on a network-isolated endpoint; the names copied.
+
+    The Training stack ships it (inference/ in the code archive). Without it (the local
+    runtime's XGBoostModel) nothing is copied, and deploy() adds code/ when it repacks.
+    """
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), c.SERVING_CODE_DIR)
+    if not os.path.isdir(source):
+        return []
+    target = os.path.join(model_dir, c.MODEL_CODE_DIR)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
+    shutil.copytree(source, target, ignore=ignore, dirs_exist_ok=True)
+    return sorted(os.listdir(target))
+
+
 def _final_metrics(evals_result, offset: int, at: int) -> dict[str, dict[str, float]]:
     index = at - offset
     return {
@@ -214,6 +231,9 @@ def fit(
                 f.write(booster.save_raw("ubj"))
             summary["saved"] = True
             log(f"Saved {os.path.join(env.model_dir, c.MODEL_FILE)}")
+            bundled = bundle_serving_code(env.model_dir)
+            if bundled:
+                log(f"Bundled the inference code into {c.MODEL_CODE_DIR}/: {', '.join(bundled)}")
             eval_name, eval_data = (
                 ("validation", validation) if validation is not None else ("train", train)
             )

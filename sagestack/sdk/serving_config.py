@@ -36,8 +36,10 @@ def serving_config_for(
     ``artifacts`` must be in S3 (fit() on an ml.* instance returns such a source; a local one
     can be uploaded with deploy() or ``sagestack upload``). The Serving stack serves the
     bundled handler (inference/inference.py in the XGBoost image); a network-isolated endpoint
-    needs that code inside the archive under code/, which the archives deploy() repacks have,
-    so any other archive gets ``network_isolation: false``.
+    needs that code inside the archive under code/. Archives deploy() repacked have it, and so
+    do models the Training stack trained in script mode (train.py bundles it), but this
+    function cannot look inside an S3 object, so any archive not repacked by deploy() gets
+    ``network_isolation: false`` and a note saying when true is safe.
     """
     source = (
         artifacts
@@ -78,8 +80,9 @@ def serving_config_for(
         )
     if not instance.is_serverless and not settings["network_isolation"]:
         notes.append(
-            "network_isolation is false: this archive has no code/ (deploy() repacks one "
-            "with it; use that archive's URI to isolate the endpoint)"
+            "network_isolation is false: this archive may have no code/. Set it true for "
+            "models the Training stack trained in script mode (train.py bundles code/) or "
+            "use the archive deploy() repacks"
         )
     if console is None:
         from rich.console import Console

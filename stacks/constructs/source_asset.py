@@ -7,7 +7,7 @@ import hashlib
 import io
 import os
 import tarfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,7 +40,35 @@ def _included_files(source_dir: Path, exclude: Sequence[str]) -> list[Path]:
     return sorted(files, key=lambda p: p.relative_to(source_dir).as_posix())
 
 
-def build_tarball(source_dir: Path, exclude: Sequence[str] = ()) -> bytes:
+def _members(
+    source_dir: Path, exclude: Sequence[str], extra_dirs: Mapping[str, Path]
+) -> list[tuple[str, Path]]:
+    """(name in the archive, file), sorted by name: source_dir at the root, each extra
+    directory under its own name."""
+    members = [
+        (p.relative_to(source_dir).as_posix(), p) for p in _included_files(source_dir, exclude)
+    ]
+    for prefix, extra in extra_dirs.items():
+        extra = extra.resolve()
+        if not extra.is_dir():
+            raise ValueError(
+                f"extra_dirs[{prefix!r}] must be an existing directory, got {str(extra)!r}"
+            )
+        members += [
+            (f"{prefix}/{p.relative_to(extra).as_posix()}", p)
+            for p in _included_files(extra, exclude)
+        ]
+    names = [name for name, _ in members]
+    if len(set(names)) != len(names):
+        raise ValueError(
+            f"extra_dirs {sorted(extra_dirs)} collide with files of {str(source_dir)!r}"
+        )
+    return sorted(members)
+
+
+def build_tarball(
+    source_dir: Path, exclude: Sequence[str] = (), extra_dirs: Mapping[str, Path] | None = None
+) -> bytes:
     """The directory's files at the archive root, byte-identical for identical contents.
 
     Sorted entries, fixed mtime, uid/gid 0 with empty owner names, mode 0644, no directory
@@ -49,14 +77,14 @@ def build_tarball(source_dir: Path, exclude: Sequence[str] = ()) -> bytes:
     source_dir = source_dir.resolve()
     if not source_dir.is_dir():
         raise ValueError(f"source_dir must be an existing directory, got {str(source_dir)!r}")
-    files = _included_files(source_dir, exclude)
-    if not files:
+    members = _members(source_dir, exclude, extra_dirs or {})
+    if not members:
         raise ValueError(f"source_dir {str(source_dir)!r} contains no files to package")
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for path in files:
+        for name, path in members:
             data = path.read_bytes()  # follows symlinks: the archive holds regular files only
-            info = tarfile.TarInfo(path.relative_to(source_dir).as_posix())
+            info = tarfile.TarInfo(name)
             info.size = len(data)
             info.mtime = FIXED_MTIME
             info.mode = 0o644
@@ -72,9 +100,14 @@ def build_tarball(source_dir: Path, exclude: Sequence[str] = ()) -> bytes:
     return out.getvalue()
 
 
-def write_tarball(source_dir: Path, build_dir: Path, exclude: Sequence[str] = ()) -> Path:
+def write_tarball(
+    source_dir: Path,
+    build_dir: Path,
+    exclude: Sequence[str] = (),
+    extra_dirs: Mapping[str, Path] | None = None,
+) -> Path:
     """Write the archive to ``build_dir/<sha256>/<dirname>.tar.gz`` (atomically) and return it."""
-    data = build_tarball(source_dir, exclude)
+    data = build_tarball(source_dir, exclude, extra_dirs)
     digest = hashlib.sha256(data).hexdigest()
     target = build_dir / digest / f"{source_dir.resolve().name}.tar.gz"
     if target.is_file() and target.read_bytes() == data:
@@ -101,6 +134,8 @@ class SourceAssetProps:
     """Extra glob patterns (relative paths) to leave out; default: only caches, .pyc, dotfiles."""
     build_dir: Path | None = None
     """Where the archive is written before staging; default: ``<repo>/build/assets``."""
+    extra_dirs: Mapping[str, Path] = field(default_factory=dict)
+    """Other directories shipped in the same archive, each under its key (a subdirectory)."""
 
 
 class SourceAsset(Construct):
@@ -109,7 +144,9 @@ class SourceAsset(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, props: SourceAssetProps) -> None:
         super().__init__(scope, construct_id)
         build_dir = props.build_dir or _default_build_dir()
-        self.archive_path = write_tarball(props.source_dir, build_dir, props.exclude)
+        self.archive_path = write_tarball(
+            props.source_dir, build_dir, props.exclude, props.extra_dirs
+        )
         self.sha256 = self.archive_path.parent.name
         self.asset = s3_assets.Asset(
             self,

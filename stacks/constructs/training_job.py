@@ -26,6 +26,7 @@ from constructs import Construct
 from stacks.constructs import _common as common
 from stacks.constructs.image_uri import XGBOOST_VERSION, xgboost_image_uri
 from stacks.constructs.source_asset import SourceAsset, SourceAssetProps
+from training.sm_constants import SERVING_CODE_DIR
 
 CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
 # Where SageMaker puts a channel named "code"; the SDK uses the same channel to hand the submit
@@ -134,6 +135,10 @@ class TrainingJobProps:
     """The script-mode code (training/); required in SCRIPT mode, unused in ALGORITHM mode."""
     entry_point: str = "train.py"
     """Script-mode entry point inside ``source_dir``; default train.py."""
+    serving_code_dir: Path | None = None
+    """Script mode: inference code shipped next to the entry point, as ``inference/``. train.py
+    copies it into the model's ``code/``, so the registered model.tar.gz serves on a
+    network-isolated endpoint (SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code)."""
     hyperparameters: Mapping[str, str] = field(default_factory=dict)
     """Default hyperparameters (strings, as the API requires); execution input merges over them."""
     eval_metric: str = "auc"
@@ -221,6 +226,13 @@ class TrainingJobProps:
                     self.entry_point,
                     f"a file inside {self.source_dir}",
                 )
+        if self.serving_code_dir is not None:
+            check(
+                Path(self.serving_code_dir).is_dir(),
+                "serving_code_dir",
+                str(self.serving_code_dir),
+                "an existing directory",
+            )
         check(len(self.subnets) > 0, "subnets", list(self.subnets), "at least one subnet")
         check(
             len(self.security_groups) > 0,
@@ -387,8 +399,13 @@ class TrainingJob(Construct):
         self.code: SourceAsset | None = None
         if props.mode is TrainingMode.SCRIPT:
             assert props.source_dir is not None
+            serving = (
+                {SERVING_CODE_DIR: Path(props.serving_code_dir)} if props.serving_code_dir else {}
+            )
             self.code = SourceAsset(
-                self, "Code", props=SourceAssetProps(source_dir=Path(props.source_dir))
+                self,
+                "Code",
+                props=SourceAssetProps(source_dir=Path(props.source_dir), extra_dirs=serving),
             )
 
         self.model_package_group: sagemaker.CfnModelPackageGroup | None = None

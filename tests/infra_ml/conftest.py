@@ -186,6 +186,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
             schedule_expression="rate(7 days)",
             trigger_on_new_training_data=True,
             new_training_data_key_suffix="_SUCCESS",
+            serving_code_dir=FIXTURES / "inference",
         ),
     )
     tuned = Stack(app, "TrainingTuned")

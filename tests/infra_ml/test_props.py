@@ -83,6 +83,10 @@ def test_valid_props_build(refs) -> None:
     [
         ({"source_dir": None}, "source_dir must be a directory when mode is SCRIPT, got None"),
         ({"entry_point": "missing.py"}, "entry_point must be a file inside .*, got 'missing.py'"),
+        (
+            {"serving_code_dir": FIXTURES / "missing"},
+            "serving_code_dir must be an existing directory, got '.*missing'",
+        ),
         ({"model_package_group_name": "Models_1"}, "model_package_group_name must be lower-case"),
         ({"job_name_prefix": "x" * 31}, "job_name_prefix must be .* at most 30 characters"),
         (

@@ -104,3 +104,25 @@ def test_fails_on_missing_or_empty_directory(tmp_path: Path) -> None:
     (tmp_path / "empty" / "__pycache__").mkdir(parents=True)
     with pytest.raises(ValueError, match="contains no files to package"):
         build_tarball(tmp_path / "empty")
+
+
+def test_extra_directories_ride_along_under_their_name(source: Path, tmp_path: Path) -> None:
+    serving = tmp_path / "inference"
+    (serving / "__pycache__").mkdir(parents=True)
+    (serving / "inference.py").write_text("def model_fn(d): ...\n")
+    (serving / "__pycache__" / "inference.cpython-311.pyc").write_bytes(b"\0")
+    data = build_tarball(source, extra_dirs={"inference": serving})
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        names = [m.name for m in tar.getmembers()]
+    assert names == ["inference/inference.py", "pkg/util.py", "train.py"]
+    assert build_tarball(source, extra_dirs={"inference": serving}) == data
+
+
+def test_extra_directories_must_exist_and_not_collide(source: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"extra_dirs\['inference'\] must be an existing"):
+        build_tarball(source, extra_dirs={"inference": tmp_path / "nope"})
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "util.py").write_text("Y = 2\n")
+    with pytest.raises(ValueError, match="collide with files of"):
+        build_tarball(source, extra_dirs={"pkg": other})

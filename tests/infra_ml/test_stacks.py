@@ -146,13 +146,9 @@ def test_foundation_stacks_are_not_modified(stage_templates) -> None:
 
 def test_source_dirs_default_to_the_repository_code() -> None:
     root = Path(__file__).resolve().parents[2]
-    assert (
-        TrainingStackProps(
-            environment="x",
-            instance_type="ml.m5.large",
-            instance_count=1,
-            quality_gate_threshold=0.5,
-        ).source_dir
-        == root / "training"
+    training = TrainingStackProps(
+        environment="x", instance_type="ml.m5.large", instance_count=1, quality_gate_threshold=0.5
     )
+    assert training.source_dir == root / "training"
+    assert training.serving_code_dir == root / "inference"  # bundled into the model's code/
     assert ServingStackProps(environment="x").source_dir == root / "inference"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import tarfile
 from typing import Any
 
 import pytest
@@ -42,6 +43,13 @@ def _import(name_fragment: str, synthesized: Synthesized, kind: str = "Ref") -> 
     matches = [n for n in names if n.startswith(prefix + name_fragment)]
     assert len(matches) == 1, (name_fragment, names)
     return f"${{Import:{matches[0]}}}"
+
+
+def test_code_archive_ships_the_inference_code_next_to_the_entry_point(synthesized) -> None:
+    # train.py copies inference/ into the model's code/, for network-isolated endpoints.
+    with tarfile.open(synthesized.constructs["TrainingScript"].code.archive_path) as tar:
+        names = tar.getnames()
+    assert names == ["helpers.py", "inference/inference.py", "train.py"]
 
 
 def test_image_and_script_mode_hyperparameters(script: dict[str, Any], synthesized) -> None:

@@ -51,7 +51,7 @@ def test_a_raw_training_archive_is_served_without_isolation() -> None:
     console = Console(file=io.StringIO(), width=200)
     settings = serving_config_for(RAW, console=console)
     assert settings["network_isolation"] is False
-    assert any("this archive has no code/" in note for note in _printed(console)[0])
+    assert any("this archive may have no code/" in note for note in _printed(console)[0])
 
 
 def test_serverless_settings_and_custom_model_note() -> None:
