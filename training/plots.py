@@ -24,7 +24,8 @@ from typing import Any
 
 MAX_SCATTER_POINTS = 5_000
 TOP_FEATURES = 20
-ANSWER_TIMEOUT_S = 300  # plots of a 50,000-row sample take about a second
+MAX_LABEL_CHARS = 32
+ANSWER_TIMEOUT_S = 120  # plots of a 50,000-row sample take about a second
 
 
 def matplotlib_missing() -> bool:
@@ -71,27 +72,33 @@ class PlotHelper:
         if process is None:
             log(f"{self._skip_reason or 'no plotting helper'}; skipping the PNG plots")
             return []
-        request = io.BytesIO()
-        np.savez(
-            request,
-            directory=np.array(directory),
-            objective=np.array(objective),
-            labels=np.asarray(labels),
-            predictions=np.asarray(predictions),
-            feature_names=np.array(list(importance), dtype=str),
-            gains=np.array(list(importance.values()), dtype=np.float64),
-        )
         try:
+            request = io.BytesIO()
+            np.savez(
+                request,
+                directory=np.array(directory),
+                objective=np.array(objective),
+                labels=np.asarray(labels),
+                predictions=np.asarray(predictions),
+                feature_names=np.array(list(importance), dtype=str),
+                gains=np.array(list(importance.values()), dtype=np.float64),
+            )
             answer, _ = process.communicate(request.getvalue(), timeout=ANSWER_TIMEOUT_S)
+            if process.returncode != 0:
+                log(f"The plotting helper failed (exit {process.returncode}, see above); no plots")
+                return []
+            written = json.loads(answer)["written"]
+            if not isinstance(written, list):
+                raise ValueError(f"expected a list of file names, got {answer[:200]!r}")
+            return [str(name) for name in written]
         except subprocess.TimeoutExpired:
-            _stop(process)
-            log(f"The plotting helper did not answer in {ANSWER_TIMEOUT_S} s; skipping the plots")
-            return []
-        if process.returncode != 0:
-            log(f"The plotting helper failed (exit {process.returncode}, see above); no plots")
-            return []
-        written: list[str] = json.loads(answer)["written"]
-        return written
+            log(f"The plotting helper did not answer in {ANSWER_TIMEOUT_S} s; no plots")
+        except Exception as e:  # noqa: BLE001 - the plots are extras: never lose the report
+            log(f"The plotting helper's answer was unusable ({type(e).__name__}: {e}); no plots")
+        finally:
+            if process.poll() is None:
+                _stop(process)
+        return []
 
     def close(self) -> None:
         """Stop a helper that was never asked to draw (a failed job, a host other than rank 0)."""
@@ -168,12 +175,18 @@ def draw(
         save(fig, "residuals.png")
     if importance:
         top = sorted(importance.items(), key=lambda kv: kv[1], reverse=True)[:TOP_FEATURES]
-        longest_name = max(len(name) for name, _ in top)
-        fig, ax = figure(6, 0.3 * len(top) + 1.2, left=min(0.3 + 0.08 * longest_name, 3.0))
-        ax.barh([k for k, _ in reversed(top)], [v for _, v in reversed(top)])
+        names = [_shortened(name) for name, _ in reversed(top)]
+        longest_name = max(len(name) for name in names)
+        fig, ax = figure(6, 0.3 * len(top) + 1.2, left=0.3 + 0.08 * longest_name)
+        ax.barh(names, [v for _, v in reversed(top)])
         ax.set(xlabel="Total gain", title="Feature importance (gain)")
         save(fig, "feature_importance.png")
     return written
+
+
+def _shortened(name: str) -> str:
+    """Feature names as bar labels fit the fixed left margin (about 3 inches at most)."""
+    return name if len(name) <= MAX_LABEL_CHARS else name[: MAX_LABEL_CHARS - 1] + "…"
 
 
 def main() -> int:

@@ -20,6 +20,8 @@ if __name__ == "__main__":
     sys.modules.setdefault("sklearn", None)  # type: ignore[arg-type]
     # Before the imports below, so the report's matplotlib loads on another core meanwhile.
     LAUNCH_PLOTTER: plots.PlotHelper | None = plots.PlotHelper.start()
+else:
+    LAUNCH_PLOTTER = None  # imported (tests, notebooks): write_report starts one when needed
 
 import contextlib
 import os

@@ -88,7 +88,7 @@ class EndpointProps:
     """Instance variants: EnableNetworkIsolation. The container then cannot fetch code from
     S3, so SAGEMAKER_SUBMIT_DIRECTORY is /opt/ml/model/code and the model artifact must carry
     the inference code under code/ (the SDK's repacked layout; train.py bundles it when the
-    Training stack ships it). False: the inference/ asset is
+    Training stack ships it, frozen at training time). False: the inference/ asset is
     the submit directory, downloaded through the VPC's S3 endpoint. Serverless: always off."""
     data_capture_sampling_percent: int = 20
     """Share of requests/responses captured to the artifacts bucket (instance variants; 0

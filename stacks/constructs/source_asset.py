@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import io
 import os
+import re
 import tarfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from constructs import Construct
 FIXED_MTIME = 946_684_800
 _EXCLUDED_DIRS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
 _EXCLUDED_SUFFIXES = (".pyc", ".pyo")
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")  # one path segment, never "." or ".."
 
 
 def _included_files(source_dir: Path, exclude: Sequence[str]) -> list[Path]:
@@ -49,6 +51,8 @@ def _members(
         (p.relative_to(source_dir).as_posix(), p) for p in _included_files(source_dir, exclude)
     ]
     for prefix, extra in extra_dirs.items():
+        if not _PLAIN_NAME.fullmatch(prefix):
+            raise ValueError(f"extra_dirs keys must be plain directory names, got {prefix!r}")
         extra = extra.resolve()
         if not extra.is_dir():
             raise ValueError(

@@ -126,3 +126,6 @@ def test_extra_directories_must_exist_and_not_collide(source: Path, tmp_path: Pa
     (other / "util.py").write_text("Y = 2\n")
     with pytest.raises(ValueError, match="collide with files of"):
         build_tarball(source, extra_dirs={"pkg": other})
+    for bad in ("", "..", "../x", "/abs", "a/b"):
+        with pytest.raises(ValueError, match="keys must be plain directory names"):
+            build_tarball(source, extra_dirs={bad: other})

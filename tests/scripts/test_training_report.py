@@ -3,12 +3,14 @@ plotting helper (plots.py), whose failures cost the plots, never the job."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 
 import numpy as np
 import plots
 import pytest
 from curves import pr_curve, roc_curve
+from scripts_support import Job
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 LABELS = np.array([0.0, 1.0, 1.0, 0.0, 1.0])
@@ -46,6 +48,62 @@ def test_a_failing_helper_loses_the_plots_and_says_so(tmp_path):
     )
     assert written == []
     assert messages and "The plotting helper failed (exit 1" in messages[0]
+
+
+def test_an_unusable_answer_loses_the_plots_and_says_so(tmp_path):
+    garbage = subprocess.Popen(  # a "helper" that reads the request and answers nonsense
+        [sys.executable, "-c", "import sys; sys.stdin.buffer.read(); print('not json')"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    messages: list[str] = []
+    written = plots.PlotHelper(garbage).draw(
+        str(tmp_path), "binary:logistic", LABELS, SCORES, {}, messages.append
+    )
+    assert written == []
+    assert messages[0].startswith("The plotting helper's answer was unusable (JSONDecodeError")
+    assert garbage.returncode == 0
+
+
+class RecordingPlotter(plots.PlotHelper):
+    """What run_job does with the helper it is given."""
+
+    def __init__(self) -> None:
+        super().__init__(None, "recording")
+        self.calls: list[str] = []
+
+    def draw(self, *args, **kwargs) -> list[str]:
+        self.calls.append("draw")
+        return ["drawn.png"]
+
+    def close(self) -> None:
+        self.calls.append("close")
+
+
+def test_run_job_hands_its_helper_to_the_report_and_stops_it(binary_job: Job):
+    import train
+
+    plotter = RecordingPlotter()
+    assert train.run_job(["--num_round", "3"], binary_job.env(), plotter) == 0
+    assert plotter.calls == ["draw", "close"]
+    report = (binary_job.output_data_dir / "evaluation.json").read_text()
+    assert '"plots": [\n    "drawn.png"\n  ]' in report
+
+
+def test_a_failed_job_stops_its_helper_unused(job: Job):
+    import train
+
+    plotter = RecordingPlotter()
+    job.write_configs({}, {"train": "text/csv"})  # no train channel data: a user error
+    assert train.run_job(["--num_round", "3"], job.env(), plotter) == 1
+    assert plotter.calls == ["close"]
+
+
+def test_long_feature_names_are_shortened_to_fit_the_margin(tmp_path):
+    name = "a_feature_name_far_longer_than_the_margin_allows_for"
+    assert plots.draw(str(tmp_path), "reg:squarederror", LABELS, SCORES, {name: 1.0})
+    assert plots._shortened(name) == name[:31] + "…"
+    assert plots._shortened("f0") == "f0"
 
 
 def test_an_unused_helper_is_stopped():
