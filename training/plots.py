@@ -2,9 +2,9 @@
 
 Importing matplotlib and drawing three figures take about half a second: as long as a small
 job's whole training. train.py starts this helper before it imports xgboost, so matplotlib is
-imported on the other core while the job loads its data and trains; at the end the job sends
-the numbers and waits for the file names. A job that fails, or a host that is not rank 0,
-stops the helper unused.
+imported on the other core while the job imports xgboost and loads its data; at the end the
+job sends the numbers and waits for the file names. A job that fails, or a host that is not
+rank 0, stops the helper unused.
 
 Run as a script, this file is the helper; imported, `PlotHelper` is the job's handle on it.
 Module-level imports are the standard library only, so starting the helper costs the job
