@@ -6,7 +6,7 @@ import io
 import json
 import os
 import tarfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from functools import wraps
@@ -136,6 +136,15 @@ def _local_endpoints() -> Table:
     return table
 
 
+def _table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> Table:
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
 def _aws_status(env: str | None, region: str | None, limit: int) -> list[Table]:
     from sagestack.sdk.platform import connect
 
@@ -147,52 +156,62 @@ def _aws_status(env: str | None, region: str | None, limit: int) -> list[Table]:
             executions = platform.client("stepfunctions").list_executions(
                 stateMachineArn=platform.training_state_machine_arn, maxResults=limit
             )["executions"]
-            table = Table(title=f"Training executions ({platform.environment}, {platform.region})")
-            for column in ("execution", "status", "started", "stopped"):
-                table.add_column(column)
-            for item in executions:
-                table.add_row(
-                    item["name"],
-                    item["status"],
-                    _when(item.get("startDate")),
-                    _when(item.get("stopDate")),
+            tables.append(
+                _table(
+                    f"Training executions ({platform.environment}, {platform.region})",
+                    ("execution", "status", "started", "stopped"),
+                    [
+                        (
+                            e["name"],
+                            e["status"],
+                            _when(e.get("startDate")),
+                            _when(e.get("stopDate")),
+                        )
+                        for e in executions
+                    ],
                 )
-            tables.append(table)
+            )
         jobs = sagemaker.list_training_jobs(
             NameContains="sagestack",
             SortBy="CreationTime",
             SortOrder="Descending",
             MaxResults=limit,
         )["TrainingJobSummaries"]
-        table = Table(title="Training jobs")
-        for column in ("job", "status", "created", "ended"):
-            table.add_column(column)
-        for job in jobs:
-            table.add_row(
-                job["TrainingJobName"],
-                job["TrainingJobStatus"],
-                _when(job.get("CreationTime")),
-                _when(job.get("TrainingEndTime")),
+        tables.append(
+            _table(
+                "Training jobs",
+                ("job", "status", "created", "ended"),
+                [
+                    (
+                        job["TrainingJobName"],
+                        job["TrainingJobStatus"],
+                        _when(job.get("CreationTime")),
+                        _when(job.get("TrainingEndTime")),
+                    )
+                    for job in jobs
+                ],
             )
-        tables.append(table)
+        )
         endpoints = sagemaker.list_endpoints(
             SortBy="CreationTime", SortOrder="Descending", MaxResults=100
         )["Endpoints"]
         served = platform.values.get("endpoint-name")
-        table = Table(title="Endpoints")
-        for column in ("endpoint", "status", "created", "what"):
-            table.add_column(column)
-        for endpoint in endpoints:
-            name = endpoint["EndpointName"]
-            if name != served and not name.startswith("sagestack-"):
-                continue
-            table.add_row(
-                name,
-                endpoint["EndpointStatus"],
-                _when(endpoint.get("CreationTime")),
-                "Serving stack" if name == served else "SDK deploy()",
+        tables.append(
+            _table(
+                "Endpoints",
+                ("endpoint", "status", "created", "what"),
+                [
+                    (
+                        e["EndpointName"],
+                        e["EndpointStatus"],
+                        _when(e.get("CreationTime")),
+                        "Serving stack" if e["EndpointName"] == served else "SDK deploy()",
+                    )
+                    for e in endpoints
+                    if e["EndpointName"] == served or e["EndpointName"].startswith("sagestack-")
+                ],
             )
-        tables.append(table)
+        )
     return tables
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from aws_cdk import Stack
 from constructs import Construct
 
+from sagestack import paths
 from stacks.constructs import _common as common
 from stacks.constructs.discovery import Discovery
 from stacks.constructs.endpoint import (
@@ -27,8 +28,6 @@ from stacks.data_stack import DataStack
 from stacks.iam_stack import IamStack
 from stacks.network_stack import NetworkStack
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-INFERENCE_SOURCE_DIR = REPO_ROOT / "inference"
 ARTIFACTS_BUCKET_PLACEHOLDER = "{artifacts_bucket}"
 """In ``model_data_url``, stands for this environment's artifacts bucket name."""
 
@@ -63,7 +62,7 @@ class ServingStackProps:
     """Blue/green traffic shifting on updates."""
     log_retention_days: int = 365
     """Retention of the batch transform state machine's log (a CloudWatch Logs value)."""
-    source_dir: Path = INFERENCE_SOURCE_DIR
+    source_dir: Path = paths.inference_dir()
     """The inference code (SAGEMAKER_PROGRAM=inference.py); default the repo's inference/."""
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from aws_cdk import Stack
 from constructs import Construct
 
+from sagestack import paths
 from stacks.constructs import _common as common
 from stacks.constructs.discovery import Discovery
 from stacks.constructs.job_roles import TRAINING_OUTPUT_PREFIX
@@ -28,10 +29,6 @@ from stacks.data_stack import DataStack
 from stacks.iam_stack import IamStack
 from stacks.network_stack import NetworkStack
 from training import metrics
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-TRAINING_SOURCE_DIR = REPO_ROOT / "training"
-INFERENCE_SOURCE_DIR = REPO_ROOT / "inference"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,9 +67,9 @@ class TrainingStackProps:
     """Tune hyperparameters instead of training once; default: no tuning."""
     log_retention_days: int = 365
     """Retention of the state machine's execution log (a CloudWatch Logs value)."""
-    source_dir: Path = TRAINING_SOURCE_DIR
+    source_dir: Path = paths.training_dir()
     """The script-mode code shipped as the submit directory; default the repo's training/."""
-    serving_code_dir: Path | None = INFERENCE_SOURCE_DIR
+    serving_code_dir: Path | None = paths.inference_dir()
     """Inference code that train.py bundles into the model's code/ (so the registered model
     serves with network isolation); default the repo's inference/."""
 
@@ -105,15 +102,14 @@ class TrainingStack(Stack):
         self.add_stack_dependency(roles, "passes the training role to SageMaker")
         direction = MetricDirection(metrics.metric_direction(props.eval_metric))
         definitions = None
+        hyperparameters = dict(props.hyperparameters)
         if props.mode is TrainingMode.SCRIPT:
-            # The regexes the training script's own log format is tested against.
+            # The regexes the training script's own log format is tested against; the script
+            # prints exactly this metric, so the metric definitions match the log.
             definitions = [
                 MetricDefinition(name=d["Name"], regex=d["Regex"])
                 for d in metrics.metric_definitions(props.eval_metric)
             ]
-        hyperparameters = dict(props.hyperparameters)
-        if props.mode is TrainingMode.SCRIPT:
-            # The script prints exactly this metric, so the metric definitions match the log.
             hyperparameters.setdefault("eval_metric", props.eval_metric)
         self.training = TrainingJob(
             self,

@@ -23,7 +23,7 @@ import os
 import re
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -202,6 +202,30 @@ def first_ragged_line(path: str, delimiter: str) -> tuple[int, int, int] | None:
     """
     delim = ord(delimiter)
     expected = None
+    for lines_before, data in _whole_line_blocks(path):
+        a = np.frombuffer(data, dtype=np.uint8)
+        ends = np.flatnonzero(a == 10)
+        starts = np.empty_like(ends)
+        starts[0] = 0
+        starts[1:] = ends[:-1] + 1
+        delims = np.flatnonzero(a == delim)
+        counts = np.searchsorted(delims, ends) - np.searchsorted(delims, starts)
+        lengths = ends - starts
+        blank = (lengths == 0) | ((lengths == 1) & (a[np.minimum(starts, len(a) - 1)] == 13))
+        nonblank = np.flatnonzero(~blank)
+        if nonblank.size:
+            if expected is None:
+                expected = int(counts[nonblank[0]])
+            bad = nonblank[counts[nonblank] != expected]
+            if bad.size:
+                i = int(bad[0])
+                return lines_before + i + 1, int(counts[i]) + 1, expected + 1
+    return None
+
+
+def _whole_line_blocks(path: str) -> Iterator[tuple[int, bytes]]:
+    """(lines before it, block) for ~8 MB blocks of the file, each ending at a newline (one is
+    added after a last line without it), so a line never straddles two blocks."""
     lines_before = 0
     carry = b""
     with open(path, "rb") as f:
@@ -214,28 +238,10 @@ def first_ragged_line(path: str, delimiter: str) -> tuple[int, int, int] | None:
             elif data and not data.endswith(b"\n"):
                 data += b"\n"
             if data:
-                a = np.frombuffer(data, dtype=np.uint8)
-                ends = np.flatnonzero(a == 10)
-                starts = np.empty_like(ends)
-                starts[0] = 0
-                starts[1:] = ends[:-1] + 1
-                delims = np.flatnonzero(a == delim)
-                counts = np.searchsorted(delims, ends) - np.searchsorted(delims, starts)
-                lengths = ends - starts
-                blank = (lengths == 0) | (
-                    (lengths == 1) & (a[np.minimum(starts, len(a) - 1)] == 13)
-                )
-                nonblank = np.flatnonzero(~blank)
-                if nonblank.size:
-                    if expected is None:
-                        expected = int(counts[nonblank[0]])
-                    bad = nonblank[counts[nonblank] != expected]
-                    if bad.size:
-                        i = int(bad[0])
-                        return lines_before + i + 1, int(counts[i]) + 1, expected + 1
-                lines_before += len(ends)
+                yield lines_before, data
+                lines_before += data.count(b"\n")
             if not block:
-                return None
+                return
 
 
 # Byte -> class for number_shaped_junk: 0 other (delimiter, whitespace), 1 digit, 2 dot,
@@ -418,24 +424,12 @@ def _libsvm_line_problem(path: str, line_no: int, raw: bytes) -> str:
 
 def diagnose_libsvm(path: str) -> str | None:
     """First malformed libsvm line, found one regex per chunk and a line loop only on failure."""
-    lines_before = 0
-    carry = b""
-    with open(path, "rb") as f:
-        while True:
-            block = f.read(_CHUNK_BYTES)
-            data = carry + block
-            if block:
-                cut = data.rfind(b"\n") + 1
-                data, carry = data[:cut], data[cut:]
-            elif data and not data.endswith(b"\n"):
-                data += b"\n"
-            if data and (not _LIBSVM_BLOCK.fullmatch(data) or _LIBSVM_SUSPECT.search(data)):
-                for offset, raw in enumerate(data.split(b"\n")[:-1], start=1):
-                    if not _LIBSVM_ONE_LINE.fullmatch(raw) or _LIBSVM_SUSPECT.search(raw):
-                        return _libsvm_line_problem(path, lines_before + offset, raw)
-            lines_before += data.count(b"\n")
-            if not block:
-                return None
+    for lines_before, data in _whole_line_blocks(path):
+        if not _LIBSVM_BLOCK.fullmatch(data) or _LIBSVM_SUSPECT.search(data):
+            for offset, raw in enumerate(data.split(b"\n")[:-1], start=1):
+                if not _LIBSVM_ONE_LINE.fullmatch(raw) or _LIBSVM_SUSPECT.search(raw):
+                    return _libsvm_line_problem(path, lines_before + offset, raw)
+    return None
 
 
 def load_libsvm_file(path: str) -> xgb.DMatrix:

@@ -192,14 +192,7 @@ def grant_workbench(
     role.add_to_principal_policy(
         iam.PolicyStatement(
             actions=["states:StartExecution", "states:ListExecutions"],
-            resources=[
-                stack.format_arn(
-                    service="states",
-                    resource="stateMachine",
-                    resource_name="*",
-                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                )
-            ],
+            resources=[_states_arn(stack, "stateMachine")],
         )
     )
     role.add_to_principal_policy(
@@ -209,14 +202,7 @@ def grant_workbench(
                 "states:GetExecutionHistory",
                 "states:StopExecution",
             ],
-            resources=[
-                stack.format_arn(
-                    service="states",
-                    resource="execution",
-                    resource_name="*",
-                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                )
-            ],
+            resources=[_states_arn(stack, "execution")],
         )
     )
     role.add_to_principal_policy(
@@ -326,6 +312,17 @@ def _sagemaker_arn(stack: Stack, resource_type: str) -> str:
     # Job, model and endpoint names are generated at run time (never hard-coded), so the
     # narrowest ARN is the resource type in this account and region.
     return stack.format_arn(service="sagemaker", resource=resource_type, resource_name="*")
+
+
+def _states_arn(stack: Stack, resource_type: str) -> str:
+    # Any state machine (or execution) of this account and region: the Training stack's
+    # generated name is unknown here (see grant_workbench).
+    return stack.format_arn(
+        service="states",
+        resource=resource_type,
+        resource_name="*",
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
 
 
 def _log_group_arn(stack: Stack, group: str, *, streams: bool) -> str:

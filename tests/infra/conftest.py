@@ -7,16 +7,15 @@ the others wait and read the same cloud assembly. Tests read templates from that
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import shutil
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import pytest
+from synth_once import synthesized_once
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -102,17 +101,7 @@ class Synth:
 
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    outdir = shared / "sagestack-cdk.out"
-    with open(shared / "sagestack-cdk.out.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (outdir / "manifest.json").exists():
-            partial = shared / f"sagestack-cdk.out.{os.getpid()}"
-            shutil.rmtree(partial, ignore_errors=True)
-            synthesize(partial)
-            partial.rename(outdir)
-    return Synth(outdir=outdir)
+    return Synth(outdir=synthesized_once(tmp_path_factory.getbasetemp(), synthesize))
 
 
 @pytest.fixture(scope="session")

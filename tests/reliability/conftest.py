@@ -10,7 +10,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
+from synth_once import shared_dir, synthesized_once
 
 REPO = Path(__file__).resolve().parents[2]
 TRAINING_DIR = REPO / "training"
@@ -52,11 +52,6 @@ FUZZ = settings(
 # --------------------------------------------------------------------------- fuzz case counts
 
 
-def _shared_dir(base: Path) -> Path:
-    """The session's base temp dir, the same for the controller and every xdist worker."""
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-
-
 class CaseCounter:
     """Counts the cases a property ran and records them for the end-of-run summary."""
 
@@ -73,7 +68,7 @@ class CaseCounter:
 
 @pytest.fixture(scope="session")
 def case_counter(tmp_path_factory: pytest.TempPathFactory) -> CaseCounter:
-    return CaseCounter(_shared_dir(tmp_path_factory.getbasetemp()) / "reliability-cases.jsonl")
+    return CaseCounter(shared_dir(tmp_path_factory.getbasetemp()) / "reliability-cases.jsonl")
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:
@@ -156,23 +151,16 @@ def server_log_tail(path: Path, lines: int = 40) -> str:
 
 @pytest.fixture(scope="session")
 def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The whole app synthesized once per session, shared with tests/infra.
-
-    Same directory and lock as tests/infra/conftest.py's `synth` fixture, so a run of both
-    directories synthesizes once; aws_cdk (which starts Node) is imported only here.
+    """The whole app synthesized once per session, shared with tests/infra's `synth` fixture
+    (tests/synth_once.py); aws_cdk (which starts Node) is imported only if this one synthesizes.
     """
-    shared = _shared_dir(tmp_path_factory.getbasetemp())
-    outdir = shared / "sagestack-cdk.out"
-    with open(shared / "sagestack-cdk.out.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (outdir / "manifest.json").exists():
-            from infra.conftest import synthesize
 
-            partial = shared / f"sagestack-cdk.out.{os.getpid()}"
-            shutil.rmtree(partial, ignore_errors=True)
-            synthesize(partial)
-            partial.rename(outdir)
-    return outdir
+    def synthesize(outdir: Path) -> None:
+        from infra.conftest import synthesize as synthesize_app
+
+        synthesize_app(outdir)
+
+    return synthesized_once(tmp_path_factory.getbasetemp(), synthesize)
 
 
 @pytest.fixture(scope="session")

@@ -90,6 +90,21 @@ def test_run_job_hands_its_helper_to_the_report_and_stops_it(binary_job: Job):
     assert '"plots": [\n    "drawn.png"\n  ]' in report
 
 
+def test_main_passes_the_helper_started_at_launch(binary_job: Job, monkeypatch):
+    import train
+
+    plotter = RecordingPlotter()
+    monkeypatch.setattr(train, "LAUNCH_PLOTTER", plotter)
+    monkeypatch.setattr(sys, "argv", ["train.py", "--num_round", "3"])
+    for key, value in binary_job.env().items():
+        monkeypatch.setenv(key, value)
+    exits: list[int] = []
+    monkeypatch.setattr(train.os, "_exit", exits.append)  # the real one would end pytest
+    train.main()
+    assert exits == [0]
+    assert plotter.calls == ["draw", "close"]
+
+
 def test_a_failed_job_stops_its_helper_unused(job: Job):
     import train
 
