@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 import jsii
 from aws_cdk import Aws, Duration, Names, RemovalPolicy, Stack
@@ -52,6 +53,21 @@ def check_s3_prefix(field: str, value: str) -> None:
         field,
         value,
         "an S3 key prefix such as 'train/' (no leading slash, trailing slash)",
+    )
+
+
+def check_directory(field: str, value: object) -> None:
+    check(Path(str(value)).is_dir(), field, str(value), "an existing directory")
+
+
+def check_vpc_placement(subnets: Sequence[object], security_groups: Sequence[object]) -> None:
+    """SageMaker jobs, models and endpoints run in the VPC: both lists must be non-empty."""
+    check(len(subnets) > 0, "subnets", list(subnets), "at least one subnet")
+    check(
+        len(security_groups) > 0,
+        "security_groups",
+        list(security_groups),
+        "at least one security group",
     )
 
 

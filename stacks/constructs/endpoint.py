@@ -162,12 +162,7 @@ class EndpointProps:
                 self.model_data_url,
                 "an s3://…/model.tar.gz URI",
             )
-        check(
-            Path(self.source_dir).is_dir(),
-            "source_dir",
-            str(self.source_dir),
-            "an existing directory",
-        )
+        common.check_directory("source_dir", self.source_dir)
         check(
             (Path(self.source_dir) / self.entry_point).is_file(),
             "entry_point",
@@ -175,13 +170,7 @@ class EndpointProps:
             f"a file inside {self.source_dir}",
         )
         if self.variant_kind is VariantKind.INSTANCE:
-            check(len(self.subnets) > 0, "subnets", list(self.subnets), "at least one subnet")
-            check(
-                len(self.security_groups) > 0,
-                "security_groups",
-                list(self.security_groups),
-                "at least one security group",
-            )
+            common.check_vpc_placement(self.subnets, self.security_groups)
             match = _INSTANCE_TYPE_RE.match(self.instance_type)
             check(
                 match is not None,

@@ -213,12 +213,7 @@ class TrainingJobProps:
             "a directory when mode is SCRIPT",
         )
         if self.source_dir is not None:
-            check(
-                Path(self.source_dir).is_dir(),
-                "source_dir",
-                str(self.source_dir),
-                "an existing directory",
-            )
+            common.check_directory("source_dir", self.source_dir)
             if self.mode is TrainingMode.SCRIPT:
                 check(
                     (Path(self.source_dir) / self.entry_point).is_file(),
@@ -227,19 +222,8 @@ class TrainingJobProps:
                     f"a file inside {self.source_dir}",
                 )
         if self.serving_code_dir is not None:
-            check(
-                Path(self.serving_code_dir).is_dir(),
-                "serving_code_dir",
-                str(self.serving_code_dir),
-                "an existing directory",
-            )
-        check(len(self.subnets) > 0, "subnets", list(self.subnets), "at least one subnet")
-        check(
-            len(self.security_groups) > 0,
-            "security_groups",
-            list(self.security_groups),
-            "at least one security group",
-        )
+            common.check_directory("serving_code_dir", self.serving_code_dir)
+        common.check_vpc_placement(self.subnets, self.security_groups)
         common.check_name_prefix("model_package_group_name", self.model_package_group_name, 63)
         common.check_name_prefix("job_name_prefix", self.job_name_prefix, 30)
         check(
