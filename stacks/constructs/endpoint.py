@@ -21,6 +21,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from sagestack.contract.launch import TOOLKIT_OFFLINE_INSTALL_ENVIRONMENT
 from stacks.constructs import _common as common
 from stacks.constructs.image_uri import XGBOOST_VERSION, xgboost_image_uri
 from stacks.constructs.source_asset import SourceAsset, SourceAssetProps
@@ -355,6 +356,9 @@ class ServingEndpoint(Construct):
             "SAGEMAKER_SUBMIT_DIRECTORY": self.code.s3_uri if self.code else MODEL_CODE_DIR,
             "SAGEMAKER_REGION": Aws.REGION,
             "SAGEMAKER_CONTAINER_LOG_LEVEL": str(p.container_log_level),
+            # The toolkit pip-installs SAGEMAKER_PROGRAM's directory before serving; our VPCs
+            # have no package index.
+            **TOOLKIT_OFFLINE_INSTALL_ENVIRONMENT,
         }
         if p.model_package_arn is not None:
             container = sagemaker.CfnModel.ContainerDefinitionProperty(

@@ -23,15 +23,18 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from sagestack.contract.launch import (
+    CODE_CHANNEL,
+    CODE_CHANNEL_DIR,
+    TOOLKIT_OFFLINE_INSTALL_ENVIRONMENT,
+    training_entrypoint,
+)
 from stacks.constructs import _common as common
 from stacks.constructs.image_uri import XGBOOST_VERSION, xgboost_image_uri
 from stacks.constructs.source_asset import SourceAsset, SourceAssetProps
 from training.sm_constants import SERVING_CODE_DIR
 
 CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
-# Where SageMaker puts a channel named "code"; the SDK uses the same channel to hand the submit
-# directory to a network-isolated job (CONTAINER_CODE_CHANNEL_SOURCEDIR_PATH).
-CODE_CHANNEL_DIR = "/opt/ml/input/data/code"
 _METRIC_NAME_RE = re.compile(r"^[a-z0-9@_.-]+$", re.IGNORECASE)
 _INSTANCE_TYPE_RE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 
@@ -172,7 +175,7 @@ class TrainingJobProps:
     content_type: str = "text/csv"
     """ContentType of both data channels; default text/csv (label first, no header)."""
     network_isolation: bool = True
-    """EnableNetworkIsolation; the script-mode code then arrives as a ``code`` channel."""
+    """EnableNetworkIsolation; default True. Script-mode code always comes as a ``code`` channel."""
     output_prefix: str = "models/"
     """Model artifacts go to ``s3://<artifacts>/<output_prefix><job>/output/model.tar.gz``."""
     checkpoint_prefix: str = "checkpoints/"
@@ -439,16 +442,14 @@ class TrainingJob(Construct):
         }
 
     def _fixed_hyperparameters(self) -> dict[str, str]:
+        """What the image's toolkit needs to find the script. Only a tuning job goes through the
+        toolkit; a training job starts the script itself (see ``_algorithm``)."""
         p = self.props
-        if self.code is None:
+        if self.code is None or p.tuning is None:
             return {}
-        if p.network_isolation:
-            submit_dir = f"{CODE_CHANNEL_DIR}/{self.code.file_name}"
-        else:
-            submit_dir = self.code.s3_uri
         return {
             "sagemaker_program": p.entry_point,
-            "sagemaker_submit_directory": submit_dir,
+            "sagemaker_submit_directory": f"{CODE_CHANNEL_DIR}/{self.code.file_name}",
             "sagemaker_region": Aws.REGION,
             "sagemaker_container_log_level": str(p.container_log_level),
         }
@@ -475,10 +476,10 @@ class TrainingJob(Construct):
             channel("train", "$.request.train_s3_uri", p.train_distribution),
             channel("validation", "$.request.validation_s3_uri", p.validation_distribution),
         ]
-        if self.code is not None and p.network_isolation:
+        if self.code is not None:
             channels.append(
                 {
-                    "ChannelName": "code",
+                    "ChannelName": CODE_CHANNEL,
                     "InputMode": "File",
                     "DataSource": {
                         "S3DataSource": {
@@ -499,6 +500,12 @@ class TrainingJob(Construct):
             "TrainingImage": self.training_image,
             "TrainingInputMode": "File",
         }
+        if self.code is not None and p.tuning is None:
+            # No toolkit, so no pip install (no index in our VPCs) and the script's own failure
+            # file becomes FailureReason. A tuning definition has no entrypoint field.
+            algorithm["ContainerEntrypoint"] = training_entrypoint(
+                self.code.file_name, p.entry_point
+            )
         if p.mode is TrainingMode.SCRIPT:
             # SageMaker rejects metric definitions for its own algorithms; the built-in image
             # reports train:/validation:<metric> by itself.
@@ -528,7 +535,15 @@ class TrainingJob(Construct):
             },
             "EnableNetworkIsolation": p.network_isolation,
             "EnableInterContainerTrafficEncryption": True,
+            **self._toolkit_environment(),
         }
+
+    def _toolkit_environment(self) -> dict[str, Any]:
+        """A tuning job's script goes through the toolkit's install step, which must work
+        without a package index."""
+        if self.code is None or self.props.tuning is None:
+            return {}
+        return {"Environment": dict(TOOLKIT_OFFLINE_INSTALL_ENVIRONMENT)}
 
     def _definition(self) -> sfn.IChainable:
         p = self.props

@@ -34,6 +34,7 @@ def test_model_from_package_network_isolated_in_vpc(synthesized: Synthesized) ->
             "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
             "SAGEMAKER_REGION": {"Ref": "AWS::Region"},
             "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+            "PIP_NO_BUILD_ISOLATION": "false",
         },
     }
     assert model["EnableNetworkIsolation"] is True

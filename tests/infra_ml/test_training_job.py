@@ -8,9 +8,18 @@ import tarfile
 from typing import Any
 
 import pytest
-from aws_cdk.assertions import Match
+from aws_cdk import App, Stack
+from aws_cdk.assertions import Match, Template
 
-from .conftest import Synthesized, definition_of, resources_of
+from stacks.constructs.training_job import HyperparameterRange, TrainingJob, TuningProps
+
+from .conftest import (
+    Synthesized,
+    _foundation,
+    _training_props,
+    definition_of,
+    resources_of,
+)
 
 EU_IMAGE = "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:3.2-0"
 
@@ -64,13 +73,16 @@ def test_image_and_script_mode_hyperparameters(script: dict[str, Any], synthesiz
         "objective": "binary:logistic",
     }
     code = synthesized.constructs["TrainingScript"].code
-    assert defaults["fixed_hyperparameters"] == {
-        "sagemaker_program": "train.py",
-        # Network-isolated: the submit dir arrives through the "code" channel, as the SDK does it.
-        "sagemaker_submit_directory": f"/opt/ml/input/data/code/{code.object_key}",
-        "sagemaker_region": "${Ref:AWS::Region}",
-        "sagemaker_container_log_level": "20",
-    }
+    # The job starts train.py itself, without the image's toolkit (and its pip install), from
+    # the archive the "code" channel delivers; the toolkit's sagemaker_* keys are not needed.
+    assert params["AlgorithmSpecification"]["ContainerEntrypoint"] == [
+        "/bin/sh",
+        "-c",
+        f"set -e; mkdir -p /opt/ml/code; tar -xzf /opt/ml/input/data/code/{code.object_key} "
+        "-C /opt/ml/code; cd /opt/ml/code; exec python3 train.py",
+    ]
+    assert "Environment" not in params
+    assert defaults["fixed_hyperparameters"] == {}
     # Input hyperparameters merge over the defaults; the sagemaker_* ones are merged last.
     assert script["States"]["ResolveHyperparameters"]["Parameters"]["hyperparameters.$"] == (
         "States.JsonMerge(States.JsonMerge($.default_hyperparameters, "
@@ -377,4 +389,38 @@ def test_tuning_job_in_algorithm_mode(tuned: dict[str, Any]) -> None:
     best = tuned["States"]["SelectBestTrainingJob"]["Parameters"]
     assert best["model_data_url.$"].endswith(
         "/models/{}/output/model.tar.gz', $.tuning.BestTrainingJob.TrainingJobName)"
+    )
+
+
+def test_script_mode_tuning_goes_through_the_toolkit_with_an_offline_install() -> None:
+    """A tuning job's definition has no ContainerEntrypoint, so the toolkit runs train.py; its
+    pip install of the code directory must not need a package index."""
+    app = App()
+    foundation = _foundation(app, "Foundation", None)
+    stack = Stack(app, "TunedScript")
+    job = TrainingJob(
+        stack,
+        "Training",
+        props=_training_props(
+            foundation,
+            use_spot_instances=False,
+            tuning=TuningProps(
+                ranges=[HyperparameterRange(name="eta", min_value=0.01, max_value=0.3)]
+            ),
+        ),
+    )
+    definition = definition_of(Template.from_stack(stack).to_json())
+    assert job.code is not None
+    training = definition["States"]["TuneModel"]["Parameters"]["TrainingJobDefinition"]
+    assert "ContainerEntrypoint" not in training["AlgorithmSpecification"]
+    assert training["Environment"] == {"PIP_NO_BUILD_ISOLATION": "false"}
+    assert [c["ChannelName"] for c in training["InputDataConfig"]] == [
+        "train",
+        "validation",
+        "code",
+    ]
+    fixed = definition["States"]["ApplyDefaults"]["Parameters"]["fixed_hyperparameters"]
+    assert fixed["sagemaker_program"] == "train.py"
+    assert fixed["sagemaker_submit_directory"] == (
+        f"/opt/ml/input/data/code/{job.code.object_key}"
     )

@@ -216,15 +216,18 @@ def test_custom_fit_creates_a_training_job_with_the_platform_settings(
             {"Name": "train:accuracy", "Regex": r"train-accuracy:([-+0-9.eEnaif]+)"},
             {"Name": "validation:accuracy", "Regex": r"validation-accuracy:([-+0-9.eEnaif]+)"},
         ],
+        # Started without the image's toolkit, so nothing is pip-installed at start-up.
+        "ContainerEntrypoint": [
+            "/bin/sh",
+            "-c",
+            "set -e; mkdir -p /opt/ml/code; tar -xzf /opt/ml/input/data/code/sourcedir.tar.gz "
+            "-C /opt/ml/code; cd /opt/ml/code; exec python3 sagestack_train.py",
+        ],
     }
     assert request["RoleArn"] == deployed["training-role-arn"]
     assert request["HyperParameters"] == {
         "scale": "2.0",
         "sagestack_model": "numpy_models:NearestCentroid",
-        "sagemaker_program": "sagestack_train.py",
-        "sagemaker_submit_directory": "/opt/ml/input/data/code/sourcedir.tar.gz",
-        "sagemaker_region": REGION,
-        "sagemaker_container_log_level": "20",
     }
     assert [c["ChannelName"] for c in request["InputDataConfig"]] == ["train", "validation", "code"]
     train = request["InputDataConfig"][0]
@@ -324,6 +327,7 @@ def test_xgboost_deploy_creates_model_config_and_endpoint(deployed: Deployed) ->
         "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
         "SAGEMAKER_REGION": REGION,
         "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+        "PIP_NO_BUILD_ISOLATION": "false",
     }
     # Network isolation: the handler travels inside the (repacked) archive.
     assert container["ModelDataUrl"].startswith("s3://sagestack-dev-artifacts/training/sdk/models/")

@@ -23,6 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
+from sagestack.contract.launch import (
+    CODE_CHANNEL,
+    TOOLKIT_OFFLINE_INSTALL_ENVIRONMENT,
+    training_entrypoint,
+)
 from sagestack.local.archive import create_tar_gz, extract_tar_gz
 from sagestack.sdk import watch
 from sagestack.sdk.errors import (
@@ -50,7 +55,6 @@ CHECKPOINT_PREFIX = "training/checkpoints"
 CODE_PREFIX = "training/sdk/code"
 MODEL_PREFIX = "training/sdk/models"
 UPLOAD_PREFIX = "uploads"
-CODE_CHANNEL_DIR = "/opt/ml/input/data/code"
 MODEL_CODE_DIR = "/opt/ml/model/code"
 CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
 SOURCE_ARCHIVE = "sourcedir.tar.gz"
@@ -215,12 +219,7 @@ def _start_training_job(
     artifacts = platform.artifacts_bucket
     key = platform.kms_key_arn
     values = {k: hyperparameter_string(v) for k, v in hyperparameters.items()}
-    values |= code.hyperparameters | {
-        "sagemaker_program": code.entry_point,
-        "sagemaker_submit_directory": f"{CODE_CHANNEL_DIR}/{SOURCE_ARCHIVE}",
-        "sagemaker_region": platform.region,
-        "sagemaker_container_log_level": CONTAINER_LOG_LEVEL,
-    }
+    values |= code.hyperparameters
     channels = [
         {
             "ChannelName": channel,
@@ -240,7 +239,7 @@ def _start_training_job(
     # The job is network-isolated, so the code arrives as a channel rather than a download.
     channels.append(
         {
-            "ChannelName": "code",
+            "ChannelName": CODE_CHANNEL,
             "InputMode": "File",
             "CompressionType": "None",
             "DataSource": {
@@ -255,6 +254,9 @@ def _start_training_job(
     algorithm: dict[str, Any] = {
         "TrainingImage": _image(platform, model, "training"),
         "TrainingInputMode": "File",
+        # Started without the image's toolkit: nothing pip-installed (no index in the VPC), and
+        # the script's own failure file becomes FailureReason (sagestack.contract.launch).
+        "ContainerEntrypoint": training_entrypoint(SOURCE_ARCHIVE, code.entry_point),
     }
     metric_names = getattr(model, "metric_names", ())
     if metric_names:
@@ -596,6 +598,7 @@ def deploy_aws(model: Model, instance: PredictorInstance, artifacts: S3DataSourc
             "SAGEMAKER_SUBMIT_DIRECTORY": MODEL_CODE_DIR,
             "SAGEMAKER_REGION": platform.region,
             "SAGEMAKER_CONTAINER_LOG_LEVEL": CONTAINER_LOG_LEVEL,
+            **TOOLKIT_OFFLINE_INSTALL_ENVIRONMENT,
             **serving.environment,
         }
         sagemaker = platform.client("sagemaker")
