@@ -6,6 +6,8 @@ PYTHON_BOOTSTRAP ?= python3
 UV_VERSION := 0.13.9
 VENV := .venv
 PY := $(VENV)/bin/python
+# The official XGBoost image's Python packages, for the offline container tests (tests/container).
+TOOLKIT_VENV := .toolkit-venv
 ENV ?=
 
 # Offline, quiet, reproducible CDK: no telemetry, no version check, no instance metadata probes.
@@ -42,6 +44,18 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# --no-deps: the lock is the whole closure, and sagemaker-containers' own flask==1.1.1 pin must not
+# win over the image's Flask 3.1.3. The sed is the edit the image itself makes to the toolkit
+# (its Dockerfile's final stage): Python 3.10 and later have no collections.Mapping.
+$(TOOLKIT_VENV)/.synced: tests/container/toolkit.lock.txt .uv/bin/uv
+	rm -rf $(TOOLKIT_VENV)
+	.uv/bin/uv venv --quiet --python $(PYTHON_BOOTSTRAP) $(TOOLKIT_VENV)
+	.uv/bin/uv pip install --quiet --python $(TOOLKIT_VENV)/bin/python --no-deps --require-hashes \
+		-r tests/container/toolkit.lock.txt
+	sed -i 's/collections\.Mapping/collections.abc.Mapping/g' \
+		$(TOOLKIT_VENV)/lib/python3.*/site-packages/sagemaker_containers/_mapping.py
+	touch $@
+
 setup: $(VENV)/.synced node_modules/.installed
 
 synth: setup
@@ -51,7 +65,7 @@ synth: setup
 demo: synth
 	$(PY) -m sagestack.demo
 
-test: setup
+test: setup $(TOOLKIT_VENV)/.synced
 	$(PY) -m pytest -q -n 2
 
 lint: setup
