@@ -155,8 +155,11 @@ def serve(
     ] = None,
     execution_parameters: Annotated[
         bool,
-        typer.Option(help="Answer /execution-parameters (the script-mode container gives 404)."),
-    ] = True,
+        typer.Option(
+            help="Answer /execution-parameters like the built-in algorithm's container "
+            "(default: 404, as the script-mode container answers)."
+        ),
+    ] = False,
     local: Annotated[bool, typer.Option("--local", help="Serve on this machine.")] = False,
 ) -> None:
     """Serve a model archive's handlers on loopback until Ctrl-C / SIGTERM."""

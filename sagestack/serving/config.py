@@ -17,7 +17,7 @@ class ServeConfig:
     program: SAGEMAKER_PROGRAM, a file or module name.
     port: 0 picks a free port (the supervisor resolves it before starting workers).
     execution_parameters: answer GET /execution-parameters like the algorithm-mode container;
-        False gives the script-mode container's 404.
+        the default gives the script-mode container's 404 (what our handlers run under).
     environment: extra variables for the workers (the Model's container Environment).
     graceful_timeout_s: how long in-flight requests get on shutdown (SageMaker sends
         SIGKILL 30 s after SIGTERM, so the default stays under it).
@@ -32,7 +32,7 @@ class ServeConfig:
     port: int = 8080
     workers: int = 2
     max_payload_bytes: int = MAX_PAYLOAD_BYTES
-    execution_parameters: bool = True
+    execution_parameters: bool = False
     environment: dict[str, str] = field(default_factory=dict)
     graceful_timeout_s: float = 25.0
     startup_timeout_s: float = 120.0

@@ -127,7 +127,7 @@ def start_local_endpoint(
     code_dir: str | Path | None = None,
     program: str = "inference.py",
     environment: Mapping[str, str] | None = None,
-    execution_parameters: bool = True,
+    execution_parameters: bool = False,
     host: str = "127.0.0.1",
     startup_timeout_s: float = 120.0,
     log: IO[bytes] | int | None = None,

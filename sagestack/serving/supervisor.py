@@ -302,7 +302,7 @@ def serve(
     port: int = 8080,
     workers: int = 2,
     environment: Mapping[str, str] | None = None,
-    execution_parameters: bool = True,
+    execution_parameters: bool = False,
     status: Status,
     **options: Any,
 ) -> None:

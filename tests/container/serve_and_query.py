@@ -33,6 +33,11 @@ def _call(path: str, body: bytes | None = None, headers: dict | None = None) -> 
         }
 
 
+def _body(item: dict) -> bytes | None:
+    """None makes urllib send a GET."""
+    return None if item.get("body") is None else item["body"].encode()
+
+
 def main() -> None:
     requests = json.loads(sys.argv[1])
     startup_s = float(sys.argv[2])
@@ -47,9 +52,7 @@ def main() -> None:
             time.sleep(0.2)
     if result["ping"] == 200:
         for item in requests:
-            result["responses"].append(
-                _call(item["path"], item["body"].encode(), item.get("headers"))
-            )
+            result["responses"].append(_call(item["path"], _body(item), item.get("headers")))
     result["server_exited"] = server.poll()
     if server.poll() is None:
         server.terminate()

@@ -7,6 +7,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
+from sagestack.serving.config import ServeConfig
 from sagestack.serving.endpoint import LocalEndpoint
 
 
@@ -60,9 +61,16 @@ def test_unknown_paths_and_methods(endpoint: LocalEndpoint) -> None:
     assert requests.get(endpoint.invocations_url, timeout=5).status_code == 405
 
 
-def test_execution_parameters(endpoint: LocalEndpoint) -> None:
+def test_execution_parameters_are_404_as_in_the_script_mode_container(
+    endpoint: LocalEndpoint,
+) -> None:
     response = requests.get(f"{endpoint.url}/execution-parameters", timeout=5)
-    assert response.json() == {
+    assert response.status_code == 404
+
+
+def test_execution_parameters_on_request_answer_like_the_algorithm_container() -> None:
+    config = ServeConfig(model_dir="m", code_dir="c", workers=2, execution_parameters=True)
+    assert config.execution_parameters_body() == {
         "MaxConcurrentTransforms": 2,
         "BatchStrategy": "MULTI_RECORD",
         "MaxPayloadInMB": 6,
