@@ -1,8 +1,9 @@
 """SageMaker script-mode entry point: train XGBoost on the train/validation channels.
 
-Runs unchanged under `python -m train` (legacy script mode), `python3 train.py` (SDK v3
-ModelTrainer) and a plain launch that only leaves /opt/ml/input/config/*.json behind; see
-../shared/SAGEMAKER_CONTRACT.md. Every path comes from SM_* variables (job_env.py), bad input
+Runs unchanged under `python -m train` (legacy script mode: sagemaker-containers'
+`_modules.run_module`, cwd /opt/ml/code), `python3 train.py` (SDK v3 ModelTrainer: sagemaker-train's
+`basic_script_driver.py`, cwd /opt/ml/input/data/code) and a plain launch that only leaves
+/opt/ml/input/config/*.json behind. Every path comes from SM_* variables (job_env.py), bad input
 ends as one line in the failure file plus a non-zero exit, and the model is saved as
 `xgboost-model` (UBJSON) alone at the top of the model directory.
 """
@@ -36,9 +37,11 @@ import cluster
 import data_loading
 import hyperparams
 import job_env
+import label_checks
 import numpy as np
 import report
 import sm_constants as c
+import text_files
 import xgboost as xgb
 from job_errors import UserError
 
@@ -83,10 +86,6 @@ class EvaluationLog(xgb.callback.EvaluationMonitor):
         return super().after_iteration(model, epoch + self.offset, evals_log)
 
 
-def _xgboost_reason(error: Exception) -> str:
-    return data_loading._xgboost_message(error)  # noqa: SLF001 - one cleaner for both modules
-
-
 def _load(env: job_env.JobEnv, config: hyperparams.TrainConfig):
     """Both channels, validated, each with the DMatrix built inside any collective context."""
     if c.TRAIN_CHANNEL not in env.channels:
@@ -106,7 +105,7 @@ def _load(env: job_env.JobEnv, config: hyperparams.TrainConfig):
         fmt = data_loading.channel_format(env.input_data_config, name)
         started = time.perf_counter()
         data = data_loading.load_channel(name, env.channels[name], fmt, config.csv_weights)
-        data_loading.check_labels(data, config.objective, config.num_class)
+        label_checks.check_labels(data, config.objective, config.num_class)
         log(
             f"Loaded {name}: {data.num_rows} rows x {data.num_features} features from "
             f"{len(data.files)} {fmt} file(s) in {time.perf_counter() - started:.2f} s"
@@ -296,7 +295,7 @@ def run_job(
         write_failure(failure, str(e))
         return EXIT_USER_ERROR
     except xgb.core.XGBoostError as e:
-        reason = _xgboost_reason(e)
+        reason = text_files.xgboost_message(e)
         if any(word in str(e) for word in ("collective", "socket", "EOF", "tracker")):
             write_failure(
                 failure,

@@ -55,7 +55,8 @@ def test_trained_model_carries_its_inference_code_and_serves_from_it(tmp_path: P
         names = sorted(tar.getnames())
     top_level_files = [n for n in names if "/" not in n and n not in ("code", ".")]
     assert top_level_files == ["xgboost-model"]  # the container loads every top-level file
-    assert "code/inference.py" in names
+    # inference.py and the sibling modules it imports (the container imports them from code/).
+    assert {f"code/{p.name}" for p in paths.inference_dir().glob("*.py")} <= set(names)
 
     model_dir = tmp_path / "model"
     with tarfile.open(result.model_artifacts) as tar:

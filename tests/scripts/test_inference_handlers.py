@@ -1,9 +1,10 @@
-"""Serving handlers, called the way the SageMaker XGBoost container calls them (contract 3.5)."""
+"""Serving handlers, called the way the XGBoost image's sagemaker-containers Transformer does."""
 
 from __future__ import annotations
 
 import json
 
+import decoders
 import flask
 import numpy as np
 import pytest
@@ -273,7 +274,7 @@ def test_body_just_under_the_limit_is_served(binary):
     )
 )
 def test_csv_decoding_round_trips_any_float32_matrix(matrix):
-    decoded = inference.decode_csv(csv_body(matrix) + "\n", FEATURES)
+    decoded = decoders.decode_csv(csv_body(matrix) + "\n", FEATURES)
     np.testing.assert_array_equal(decoded, matrix)
 
 

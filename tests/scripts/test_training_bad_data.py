@@ -179,11 +179,11 @@ def test_missing_feature_values_are_accepted(binary_job: Job):
 
 
 def test_label_problem_is_pure_and_finds_first_bad_row():
-    import data_loading
+    import label_checks
 
     labels = np.array([0, 1, 1, 0.5, 3], dtype=np.float32)
-    assert data_loading.label_problem(labels, "reg:squarederror", None) is None
-    row, reason = data_loading.label_problem(labels, "binary:logistic", None)
+    assert label_checks.label_problem(labels, "reg:squarederror", None) is None
+    row, reason = label_checks.label_problem(labels, "binary:logistic", None)
     assert row == 4 and "is 3" in reason
-    row, _ = data_loading.label_problem(labels, "multi:softmax", 4)
+    row, _ = label_checks.label_problem(labels, "multi:softmax", 4)
     assert row == 3  # 0.5 is not an integer class

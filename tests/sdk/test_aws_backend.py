@@ -427,7 +427,10 @@ def test_a_local_xgboost_archive_is_repacked_and_uploaded(
     assert url.startswith("s3://sagestack-dev-artifacts/training/sdk/models/")
     assert _tar_names(deployed, url) == [
         "code",
+        "code/decoders.py",
+        "code/encoders.py",
         "code/inference.py",
+        "code/negotiation.py",
         "code/sagestack_serve.py",
         "xgboost-model",
     ]
