@@ -10,7 +10,6 @@ from aws_cdk import Stack
 from constructs import Construct
 
 from sagestack import paths
-from stacks.constructs import _common as common
 from stacks.constructs.discovery import Discovery
 from stacks.constructs.endpoint import (
     EndpointProps,
@@ -23,6 +22,7 @@ from stacks.constructs.job_roles import (
     DATA_CAPTURE_PREFIX,
     TRAINING_OUTPUT_PREFIX,
 )
+from stacks.constructs.notifications import notification_key
 from stacks.constructs.retention import retention
 from stacks.data_stack import DataStack
 from stacks.iam_stack import IamStack
@@ -121,7 +121,7 @@ class ServingStack(Stack):
                 # the code asset it uploads.
                 grant_role_access=False,
                 # The data key is imported here, so its policy cannot admit the alarms.
-                notification_key=common.notification_key(self, "NotificationKey"),
+                notification_key=notification_key(self, "NotificationKey"),
             ),
         )
 

@@ -19,10 +19,11 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_stepfunctions as sfn
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from sagestack.contract.launch import TOOLKIT_OFFLINE_INSTALL_ENVIRONMENT
-from stacks.constructs import _common as common
+from stacks import nag
+from stacks.constructs import job_access, naming, notifications, prop_checks, state_machines
 from stacks.constructs.image_uri import XGBOOST_VERSION, xgboost_image_uri
 from stacks.constructs.source_asset import SourceAsset, SourceAssetProps
 
@@ -142,7 +143,7 @@ class EndpointProps:
     cloudwatch.amazonaws.com and events.amazonaws.com use it (added unless the key is imported)."""
 
     def __post_init__(self) -> None:
-        check = common.check
+        check = prop_checks.check
         check(
             (self.model_package_arn is None) != (self.model_data_url is None),
             "model_package_arn/model_data_url",
@@ -163,7 +164,7 @@ class EndpointProps:
                 self.model_data_url,
                 "an s3://…/model.tar.gz URI",
             )
-        common.check_directory("source_dir", self.source_dir)
+        prop_checks.check_directory("source_dir", self.source_dir)
         check(
             (Path(self.source_dir) / self.entry_point).is_file(),
             "entry_point",
@@ -171,7 +172,7 @@ class EndpointProps:
             f"a file inside {self.source_dir}",
         )
         if self.variant_kind is VariantKind.INSTANCE:
-            common.check_vpc_placement(self.subnets, self.security_groups)
+            prop_checks.check_vpc_placement(self.subnets, self.security_groups)
             match = _INSTANCE_TYPE_RE.match(self.instance_type)
             check(
                 match is not None,
@@ -277,7 +278,7 @@ class EndpointProps:
             "transform_output_prefix",
             "model_artifacts_prefix",
         ):
-            common.check_s3_prefix(name, getattr(self, name))
+            prop_checks.check_s3_prefix(name, getattr(self, name))
         check(
             bool(_INSTANCE_TYPE_RE.match(self.transform_instance_type)),
             "transform_instance_type",
@@ -303,7 +304,9 @@ class EndpointProps:
             f"at most {100 // self.transform_max_payload_mib} with "
             f"transform_max_payload_mib={self.transform_max_payload_mib}",
         )
-        common.check_name_prefix("transform_job_name_prefix", self.transform_job_name_prefix, 30)
+        prop_checks.check_name_prefix(
+            "transform_job_name_prefix", self.transform_job_name_prefix, 30
+        )
 
     @property
     def instance_variant(self) -> bool:
@@ -326,11 +329,11 @@ class ServingEndpoint(Construct):
         super().__init__(scope, construct_id)
         self.props = props
         key = props.encryption_key
-        common.allow_logs_to_use_key(key)
+        state_machines.allow_logs_to_use_key(key)
         topic_key = props.notification_key or key
-        common.allow_publishing_to_encrypted_topics(topic_key)
+        notifications.allow_publishing_to_encrypted_topics(topic_key)
         self.image = xgboost_image_uri(self, "inference")
-        self.topic = common.notification_topic(self, "AlarmTopic", topic_key)
+        self.topic = notifications.notification_topic(self, "AlarmTopic", topic_key)
 
         self.code: SourceAsset | None = None
         if not props.isolated:
@@ -432,7 +435,7 @@ class ServingEndpoint(Construct):
             data_capture_config=data_capture,
         )
         if not p.instance_variant:
-            common.acknowledge(
+            _acknowledge_all(
                 config,
                 {
                     rule: (
@@ -657,7 +660,7 @@ class ServingEndpoint(Construct):
                     actions=["s3:ListBucket", "s3:GetBucketLocation"],
                     resources=[artifacts.bucket_arn, p.data_bucket.bucket_arn],
                 ),
-                *common.data_key_statements(p.encryption_key),
+                *job_access.data_key_statements(p.encryption_key),
             ]
         )
         if self.code is not None:
@@ -677,7 +680,7 @@ class ServingEndpoint(Construct):
             statements=statements,
             roles=[p.model_role],
         )
-        common.acknowledge_wildcard_resources(
+        nag.acknowledge_wildcard_resources(
             self.model_role_policy,
             {
                 "ReadModelArtifacts": (
@@ -722,7 +725,7 @@ class ServingEndpoint(Construct):
             scope,
             "ResolveInput",
             parameters={
-                "job_name.$": common.execution_job_name(p.transform_job_name_prefix),
+                "job_name.$": naming.execution_job_name(p.transform_job_name_prefix),
                 "request.$": "States.JsonMerge($.defaults, $.input, false)",
             },
         )
@@ -774,13 +777,13 @@ class ServingEndpoint(Construct):
             },
         )
         transform.add_retry(
-            errors=common.SAGEMAKER_THROTTLING_ERRORS,
+            errors=state_machines.SAGEMAKER_THROTTLING_ERRORS,
             interval=Duration.seconds(10),
             backoff_rate=2,
             max_attempts=5,
             jitter_strategy=sfn.JitterType.FULL,
         )
-        state_machine = common.observed_state_machine(
+        state_machine = state_machines.observed_state_machine(
             scope,
             definition=apply_defaults.next(resolve).next(transform),
             key=p.encryption_key,
@@ -802,14 +805,14 @@ class ServingEndpoint(Construct):
                     "sagemaker:AddTags",
                     "sagemaker:ListTags",
                 ],
-                resources=[common.sagemaker_arn("transform-job", prefix)],
+                resources=[naming.sagemaker_arn("transform-job", prefix)],
             )
         )
         state_machine.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
                 resources=[
-                    common.sync_events_rule_arn(
+                    naming.sync_events_rule_arn(
                         "StepFunctionsGetEventsForSageMakerTransformJobsRule"
                     )
                 ],
@@ -822,7 +825,7 @@ class ServingEndpoint(Construct):
                 conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
             )
         )
-        common.acknowledge(
+        _acknowledge_all(
             state_machine.role.node.find_child("DefaultPolicy"),
             {
                 **{
@@ -851,3 +854,8 @@ class ServingEndpoint(Construct):
     @property
     def model_name(self) -> str:
         return self.model.attr_model_name
+
+
+def _acknowledge_all(scope: IConstruct, findings: dict[str, str]) -> None:
+    for finding_id, reason in findings.items():
+        nag.acknowledge(scope, finding_id, reason)

@@ -35,11 +35,11 @@ from stacks.constructs.endpoint import (  # noqa: E402
     TrafficShifting,
     VariantKind,
 )
-from stacks.constructs.training_job import (  # noqa: E402
+from stacks.constructs.training.construct import TrainingJob  # noqa: E402
+from stacks.constructs.training.props import (  # noqa: E402
     HyperparameterRange,
     MetricDirection,
     S3Distribution,
-    TrainingJob,
     TrainingJobProps,
     TrainingMode,
     TuningProps,

@@ -12,7 +12,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
 from stacks.constructs.endpoint import EndpointProps, VariantKind
-from stacks.constructs.training_job import (
+from stacks.constructs.training.props import (
     HyperparameterRange,
     MetricDefinition,
     TrainingJobProps,
