@@ -11,12 +11,6 @@ from constructs import Construct
 
 from sagestack import paths
 from stacks.constructs.discovery import Discovery
-from stacks.constructs.endpoint import (
-    EndpointProps,
-    ServingEndpoint,
-    TrafficShifting,
-    VariantKind,
-)
 from stacks.constructs.job_roles import (
     BATCH_TRANSFORM_PREFIX,
     DATA_CAPTURE_PREFIX,
@@ -24,6 +18,8 @@ from stacks.constructs.job_roles import (
 )
 from stacks.constructs.notifications import notification_key
 from stacks.constructs.retention import retention
+from stacks.constructs.serving.construct import ServingEndpoint
+from stacks.constructs.serving.props import EndpointProps, TrafficShifting, VariantKind
 from stacks.data_stack import DataStack
 from stacks.iam_stack import IamStack
 from stacks.network_stack import NetworkStack

@@ -6,7 +6,7 @@ from aws_cdk import Environment, Stage
 from constructs import Construct
 
 from stacks.config import EnvironmentConfig
-from stacks.constructs.endpoint import TrafficShifting, VariantKind
+from stacks.constructs.serving.props import TrafficShifting, VariantKind
 from stacks.constructs.training.props import ApprovalStatus, TrainingMode
 from stacks.data_stack import DataStack, DataStackProps
 from stacks.dev_environment_stack import DevEnvironmentStack, DevEnvironmentStackProps
