@@ -11,6 +11,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from stacks.constructs.discovery import Discovery
+from stacks.constructs.model_registry import model_package_group
 from stacks.constructs.storage import (
     AccessLogBucket,
     DataKey,
@@ -18,7 +19,6 @@ from stacks.constructs.storage import (
     SecureBucket,
     SecureBucketProps,
 )
-from stacks.constructs.training_job import model_package_group
 
 
 @dataclass(frozen=True, kw_only=True)

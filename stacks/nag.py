@@ -7,9 +7,11 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import Acknowledgment, Stage, Validations
+import jsii
+from aws_cdk import Acknowledgment, Stack, Stage, Validations
+from aws_cdk import aws_iam as iam
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks
-from constructs import IConstruct
+from constructs import IConstruct, IValidation
 
 NAG_PACKS = ("AwsSolutions", "NIST.800.53.R5", "HIPAA.Security")
 """Pack names as they prefix rule ids and name the plugins in validation-report.json."""
@@ -144,3 +146,42 @@ def acknowledge_wildcards(
         )
     for finding, reason in sorted(findings.items()):
         acknowledge(policy, f"AwsSolutions-IAM5[{finding}]", reason)
+
+
+@jsii.implements(IValidation)
+class _WildcardAcknowledger:
+    """Acknowledges AwsSolutions-IAM5 resource findings once references are final.
+
+    Finding IDs embed the resolved ARN, which for a bucket in another stack is only known
+    after CDK turns the reference into an import; construct validations run after that step
+    and before the validation plugins, so the IDs computed here match cdk-nag's exactly.
+    """
+
+    def __init__(self, policy: iam.ManagedPolicy, reasons_by_sid: dict[str, str]) -> None:
+        self._policy = policy
+        self._reasons = reasons_by_sid
+
+    def validate(self) -> list[str]:
+        cfn = self._policy.node.default_child
+        document = Stack.of(self._policy).resolve(cfn.policy_document)  # type: ignore[union-attr]
+        for statement in document.get("Statement", []):
+            reason = self._reasons.get(statement.get("Sid", ""))
+            if reason is None or statement.get("Effect") != "Allow":
+                continue
+            resources = statement.get("Resource", [])
+            for resource in resources if isinstance(resources, list) else [resources]:
+                flat = flatten_reference(resource)
+                if "*" in flat:
+                    acknowledge(self._policy, f"AwsSolutions-IAM5[Resource::{flat}]", reason)
+        return []
+
+
+def acknowledge_wildcard_resources(
+    policy: iam.ManagedPolicy, reasons_by_sid: dict[str, str]
+) -> None:
+    """Acknowledge the IAM5 wildcard-resource findings of the statements named by Sid.
+
+    Unlike `acknowledge_wildcards`, this waits for the final document: use it for a policy whose
+    resources reference another stack.
+    """
+    policy.node.add_validation(_WildcardAcknowledger(policy, reasons_by_sid))

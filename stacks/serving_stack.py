@@ -10,20 +10,16 @@ from aws_cdk import Stack
 from constructs import Construct
 
 from sagestack import paths
-from stacks.constructs import _common as common
 from stacks.constructs.discovery import Discovery
-from stacks.constructs.endpoint import (
-    EndpointProps,
-    ServingEndpoint,
-    TrafficShifting,
-    VariantKind,
-)
 from stacks.constructs.job_roles import (
     BATCH_TRANSFORM_PREFIX,
     DATA_CAPTURE_PREFIX,
     TRAINING_OUTPUT_PREFIX,
 )
+from stacks.constructs.notifications import notification_key
 from stacks.constructs.retention import retention
+from stacks.constructs.serving.construct import ServingEndpoint
+from stacks.constructs.serving.props import EndpointProps, TrafficShifting, VariantKind
 from stacks.data_stack import DataStack
 from stacks.iam_stack import IamStack
 from stacks.network_stack import NetworkStack
@@ -121,7 +117,7 @@ class ServingStack(Stack):
                 # the code asset it uploads.
                 grant_role_access=False,
                 # The data key is imported here, so its policy cannot admit the alarms.
-                notification_key=common.notification_key(self, "NotificationKey"),
+                notification_key=notification_key(self, "NotificationKey"),
             ),
         )
 

@@ -6,8 +6,8 @@ from aws_cdk import Environment, Stage
 from constructs import Construct
 
 from stacks.config import EnvironmentConfig
-from stacks.constructs.endpoint import TrafficShifting, VariantKind
-from stacks.constructs.training_job import ApprovalStatus, TrainingMode
+from stacks.constructs.serving.props import TrafficShifting, VariantKind
+from stacks.constructs.training.props import ApprovalStatus, TrainingMode
 from stacks.data_stack import DataStack, DataStackProps
 from stacks.dev_environment_stack import DevEnvironmentStack, DevEnvironmentStackProps
 from stacks.iam_stack import IamStack, IamStackProps

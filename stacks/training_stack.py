@@ -11,16 +11,16 @@ from aws_cdk import Stack
 from constructs import Construct
 
 from sagestack import paths
-from stacks.constructs import _common as common
 from stacks.constructs.discovery import Discovery
 from stacks.constructs.job_roles import TRAINING_OUTPUT_PREFIX
+from stacks.constructs.notifications import notification_key
 from stacks.constructs.retention import retention
-from stacks.constructs.training_job import (
+from stacks.constructs.training.construct import TrainingJob
+from stacks.constructs.training.props import (
     ApprovalStatus,
     MetricDefinition,
     MetricDirection,
     S3Distribution,
-    TrainingJob,
     TrainingJobProps,
     TrainingMode,
     TuningProps,
@@ -152,7 +152,7 @@ class TrainingStack(Stack):
                 # and uses the key; the construct adds only the code asset it uploads.
                 grant_role_access=False,
                 # The data key is imported here, so its policy cannot admit EventBridge.
-                notification_key=common.notification_key(self, "NotificationKey"),
+                notification_key=notification_key(self, "NotificationKey"),
             ),
         )
 

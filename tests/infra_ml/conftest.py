@@ -29,17 +29,17 @@ from aws_cdk import aws_s3 as s3  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks  # noqa: E402
 
-from stacks.constructs.endpoint import (  # noqa: E402
+from stacks.constructs.serving.construct import ServingEndpoint  # noqa: E402
+from stacks.constructs.serving.props import (  # noqa: E402
     EndpointProps,
-    ServingEndpoint,
     TrafficShifting,
     VariantKind,
 )
-from stacks.constructs.training_job import (  # noqa: E402
+from stacks.constructs.training.construct import TrainingJob  # noqa: E402
+from stacks.constructs.training.props import (  # noqa: E402
     HyperparameterRange,
     MetricDirection,
     S3Distribution,
-    TrainingJob,
     TrainingJobProps,
     TrainingMode,
     TuningProps,

@@ -11,8 +11,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
-from stacks.constructs.endpoint import EndpointProps, VariantKind
-from stacks.constructs.training_job import (
+from stacks.constructs.serving.props import EndpointProps, VariantKind
+from stacks.constructs.training.props import (
     HyperparameterRange,
     MetricDefinition,
     TrainingJobProps,

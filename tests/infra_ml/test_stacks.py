@@ -10,7 +10,7 @@ import pytest
 from aws_cdk import Stage
 
 from stacks.build import create_app, read_cdk_json_context
-from stacks.constructs.endpoint import VariantKind
+from stacks.constructs.serving.props import VariantKind
 from stacks.data_stack import DataStack, DataStackProps
 from stacks.iam_stack import IamStack, IamStackProps
 from stacks.nag import add_nag_packs

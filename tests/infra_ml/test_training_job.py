@@ -11,7 +11,8 @@ import pytest
 from aws_cdk import App, Stack
 from aws_cdk.assertions import Match, Template
 
-from stacks.constructs.training_job import HyperparameterRange, TrainingJob, TuningProps
+from stacks.constructs.training.construct import TrainingJob
+from stacks.constructs.training.props import HyperparameterRange, TuningProps
 
 from .conftest import (
     Synthesized,

@@ -1,0 +1,33 @@
+"""Names and ARNs of the SageMaker jobs that the state machines start."""
+
+from __future__ import annotations
+
+from aws_cdk import Aws
+
+
+def execution_job_name(prefix: str) -> str:
+    """An intrinsic giving ``<prefix>-<md5 of the execution ARN>`` (prefix + 33 characters).
+
+    Unique per execution (execution ARNs are), stable across task retries (so a retried Create
+    meets ResourceInUse instead of starting a second job), and made of characters SageMaker
+    accepts whatever the execution name contains.
+    """
+    return f"States.Format('{prefix}-{{}}', States.Hash($$.Execution.Id, 'MD5'))"
+
+
+def short_execution_job_name(prefix: str) -> str:
+    """``<prefix>-<8 hex>``, for names limited to 32 characters (tuning jobs)."""
+    return (
+        f"States.Format('{prefix}-{{}}', "
+        "States.ArrayGetItem(States.StringSplit(States.UUID(), '-'), 0))"
+    )
+
+
+def sagemaker_arn(kind: str, name: str) -> str:
+    """``arn:<partition>:sagemaker:<region>:<account>:<kind>/<name>`` in the current stack."""
+    return f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}:{kind}/{name}"
+
+
+def sync_events_rule_arn(rule: str) -> str:
+    """The managed EventBridge rule Step Functions creates to follow .sync SageMaker jobs."""
+    return f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:rule/{rule}"

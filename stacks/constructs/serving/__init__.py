@@ -1,0 +1,1 @@
+"""The ServingEndpoint construct (construct.py) and the parts it composes, one module each."""

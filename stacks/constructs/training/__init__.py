@@ -1,0 +1,1 @@
+"""The TrainingJob construct (construct.py) and the parts it composes, one module each."""
