@@ -93,14 +93,13 @@ def raw_numpy(spec: dict) -> dict:
 
 def end_to_end(spec: dict) -> dict:
     """The local runtime as the SDK calls it, timed around the call only."""
-    from sagestack.local import run_training_job
+    from sagestack.local import TrainingJobSpec, run_training_job
 
     inputs = {"train": spec["train"]}
     if spec.get("validation"):
         inputs["validation"] = spec["validation"]
-    started = time.perf_counter()
-    result = run_training_job(
-        inputs,
+    job = TrainingJobSpec(
+        inputs=inputs,
         hyperparameters={
             "num_round": spec["num_round"],
             "max_depth": spec["max_depth"],
@@ -111,8 +110,9 @@ def end_to_end(spec: dict) -> dict:
         content_type="text/csv",
         jobs_root=spec["jobs_root"],
         output_path=spec["output_path"],
-        stream_logs=False,
     )
+    started = time.perf_counter()
+    result = run_training_job(job, stream_logs=False)
     done = time.perf_counter()
     return {
         "work_s": done - started,

@@ -13,6 +13,7 @@ from rich.table import Table
 from sagestack import cli_cloud
 from sagestack.local.channels import Channel, ChannelError, local_path
 from sagestack.local.hyperparameters import decode_value
+from sagestack.local.job_spec import TrainingJobSpec
 from sagestack.local.training import TrainingJobError, TrainingJobResult, run_training_job
 
 app = typer.Typer(
@@ -112,8 +113,8 @@ def train(
     if launch not in ("legacy", "v3"):
         raise typer.BadParameter(f"--launch must be legacy or v3, got {launch!r}")
     try:
-        result = run_training_job(
-            inputs,
+        spec = TrainingJobSpec(
+            inputs=inputs,
             hyperparameters=hyperparameters,
             source_dir=source_dir,
             entry_point=entry_point,
@@ -123,8 +124,8 @@ def train(
             jobs_root=jobs_root,
             output_path=output,
             max_runtime_s=max_runtime,
-            console=console,
         )
+        result = run_training_job(spec, console=console)
     except TrainingJobError as exc:
         console.print(_summary(exc.result))
         err_console.print(

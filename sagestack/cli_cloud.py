@@ -272,7 +272,7 @@ def _spinner(text: str) -> Iterator[None]:
 def _aws_report(run: str, env: str | None, region: str | None) -> tuple[dict[str, Any], str]:
     from botocore.exceptions import ClientError
 
-    from sagestack.sdk.backends.aws import ExecutionRun
+    from sagestack.sdk.backends.aws.executions import ExecutionRun
     from sagestack.sdk.platform import connect
     from sagestack.sdk.sources import S3DataSource
 

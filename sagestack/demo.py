@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sagestack import paths
+from sagestack.local.job_spec import TrainingJobSpec
 from sagestack.local.training import TrainingJobError, TrainingJobResult, run_training_job
 from sagestack.serving.client import InvokeResult, invoke_http, invoke_runtime, runtime_client
 from sagestack.serving.endpoint import start_local_endpoint
@@ -101,12 +102,12 @@ def _score(item: Any) -> float:
 
 def train(train_dir: Path, val_dir: Path) -> TrainingJobResult:
     console.rule("[bold]1. Train locally (SageMaker script mode, launch path v3)")
-    return run_training_job(
-        {"train": train_dir, "validation": val_dir},
+    spec = TrainingJobSpec(
+        inputs={"train": train_dir, "validation": val_dir},
         hyperparameters=HYPERPARAMETERS,
         content_type="text/csv",
-        console=console,
     )
+    return run_training_job(spec, console=console)
 
 
 def show_training(result: TrainingJobResult) -> None:

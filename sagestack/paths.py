@@ -1,22 +1,37 @@
-"""Where the repository's bundled training and inference code lives."""
+"""Where the bundled training and serving code lives: package data, or the checkout."""
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
-# The scripts ship beside the package in the repository (editable install), not inside it,
-# because SageMaker receives them as their own archive and must not see the SDK.
-REPO_ROOT = Path(__file__).resolve().parents[1]
+BUNDLE_DIR = "_bundled"
+"""The wheel maps the checkout's training/ and inference/ to ``sagestack/_bundled/<name>``
+(pyproject.toml, ``[tool.hatch.build.targets.wheel.force-include]``)."""
+
+# Run from source (the editable install), the scripts sit beside the package instead: they stay
+# out of sagestack/ because SageMaker receives each directory as its own archive, without the SDK.
+_CHECKOUT = Path(__file__).resolve().parents[1]
+
+
+def _code_dir(name: str) -> Path:
+    """The wheel's package data if it is there, else the checkout's directory."""
+    packaged = Path(str(resources.files(__package__ or "sagestack").joinpath(BUNDLE_DIR, name)))
+    if packaged.is_dir():
+        return packaged
+    checkout = _CHECKOUT / name
+    # Neither exists only in a broken install; callers name the missing file under the wheel's path.
+    return checkout if checkout.is_dir() else packaged
 
 
 def training_dir() -> Path:
-    """The bundled training source dir (entry point ``train.py``)."""
-    return REPO_ROOT / "training"
+    """The bundled training source dir (entry points ``train.py`` and ``sagestack_train.py``)."""
+    return _code_dir("training")
 
 
 def inference_dir() -> Path:
-    """The bundled inference source dir (handlers in ``inference.py``)."""
-    return REPO_ROOT / "inference"
+    """The bundled inference source dir (handlers ``inference.py`` and ``sagestack_serve.py``)."""
+    return _code_dir("inference")
 
 
 def default_state_dir() -> Path:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import queue
-import re
-import secrets
 import shlex
 import signal
 import socket
@@ -16,19 +14,16 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 from rich.console import Console
 
 from sagestack import paths
 from sagestack.local.archive import create_tar_gz
-from sagestack.local.channels import Channel, as_channel, validate_channels
+from sagestack.local.channels import as_channel, validate_channels
 from sagestack.local.display import JobDisplay
 from sagestack.local.environment import (
-    LAUNCH_STYLES,
     LEGACY,
     LOG_LEVEL,
     TRACKER_PORT_ENV,
@@ -40,11 +35,10 @@ from sagestack.local.hyperparameters import (
     to_hyperparameters_json,
     v3_cmd_args,
 )
+from sagestack.local.job_spec import TrainingJobSpec, make_job_name
 from sagestack.local.jobdir import HostDir, layout_host, resource_config
 from sagestack.local.logs import LogMonitor, num_rounds
 
-DEFAULT_BASE_JOB_NAME = "sagestack-xgboost"
-_JOB_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")  # CreateTrainingJob's pattern
 _MAX_HYPERPARAMETERS = 100
 _MAX_HYPERPARAMETER_CHARS = 2500
 _FAILURE_REASON_CHARS = 1024  # DescribeTrainingJob.FailureReason keeps the first 1024 chars
@@ -96,22 +90,6 @@ class TrainingJobResult:
     def model_dir(self) -> Path:
         """The first host's model dir (the one that was packed)."""
         return _host_dirs(self.job_dir, self.hosts, None)[0].model_dir
-
-
-def make_job_name(base: str = DEFAULT_BASE_JOB_NAME, now: datetime | None = None) -> str:
-    """``<base>-YYYYmmdd-HHMMSS-xxxx``: sortable by start time, unique within a second."""
-    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
-    name = f"{base[: 63 - 21]}-{stamp}-{secrets.token_hex(2)}"
-    validate_job_name(name)
-    return name
-
-
-def validate_job_name(name: str) -> None:
-    if not _JOB_NAME.match(name):
-        raise ValueError(
-            f"job name {name!r} must be 1-63 letters, digits or hyphens, "
-            "starting with a letter or digit (CreateTrainingJob TrainingJobName)"
-        )
 
 
 def entry_command(
@@ -239,77 +217,42 @@ def _toolkit_failure_text(run: _HostRun, launch: str) -> str:
 
 
 def run_training_job(
-    inputs: Mapping[str, Channel | str | Path],
+    spec: TrainingJobSpec,
     *,
-    hyperparameters: Mapping[str, Any] | None = None,
-    source_dir: str | Path | None = None,
-    entry_point: str = "train.py",
-    launch: str = "v3",
-    instance_count: int = 1,
-    instance_type: str = "local",
-    content_type: str | None = None,
-    job_name: str | None = None,
-    base_job_name: str = DEFAULT_BASE_JOB_NAME,
-    jobs_root: str | Path | None = None,
-    output_path: str | Path | None = None,
-    checkpoint_dir: str | Path | None = None,
-    checkpoints: bool = True,
-    environment: Mapping[str, str] | None = None,
-    metric_definitions: Sequence[Mapping[str, str]] = (),
-    max_runtime_s: float | None = None,
     stream_logs: bool = True,
     console: Console | None = None,
     raise_on_failure: bool = True,
 ) -> TrainingJobResult:
-    """Run ``entry_point`` from ``source_dir`` the way a SageMaker training container would.
+    """Run ``spec.entry_point`` from ``spec.source_dir`` the way a SageMaker training container
+    would: a job dir laid out like /opt/ml per host, the entry point started per host, the
+    artifacts packed.
 
-    inputs: channel name -> local path, ``file://`` URI or :class:`Channel`; a plain path gets
-        ``content_type``.
-    hyperparameters: written to hyperparameters.json as the chosen SDK would (``launch="legacy"``
-        emulates the v2 estimator: values JSON-encoded plus the ``sagemaker_*`` keys;
-        ``launch="v3"`` emulates ModelTrainer) and passed on the command line the way that
-        launch path does.
-    source_dir: the code to run; defaults to the repository's ``training/``.
-    instance_count: hosts ``algo-1..algo-N``, each its own process and /opt/ml view, all on
-        loopback (``SAGESTACK_HOST_ADDRESSES`` maps the names to 127.0.0.1).
-    jobs_root: where job dirs go (default ``.sagestack/jobs``); the job dir is
-        ``<jobs_root>/<job_name>``.
-    output_path: like ``OutputDataConfig.S3OutputPath`` (default ``.sagestack/artifacts``);
-        artifacts land in ``<output_path>/<job_name>/output/{model,output}.tar.gz``.
-    checkpoint_dir: a persistent ``CheckpointConfig.LocalPath`` so a rerun can resume; by
-        default each host gets a fresh ``checkpoints/`` in its view.
-    checkpoints: False runs the job as one without a CheckpointConfig (no
-        checkpointconfig.json at all).
-    metric_definitions: ``[{"Name": ..., "Regex": ...}]`` applied to the log like SageMaker;
-        XGBoost evaluation lines are always read as ``<data>:<metric>``.
-    max_runtime_s: stop the job (SIGTERM, then SIGKILL) after this long, like
-        ``StoppingCondition.MaxRuntimeInSeconds``.
+    stream_logs: show the log and a progress bar on ``console`` while the job runs.
 
     Raises TrainingJobError (carrying the result) when the job fails, unless
     ``raise_on_failure`` is False.
     """
-    if launch not in LAUNCH_STYLES:
-        raise ValueError(f"launch must be one of {LAUNCH_STYLES}, got {launch!r}")
-    if instance_count < 1:
-        raise ValueError(f"instance_count must be at least 1, got {instance_count}")
-    channels = {name: as_channel(v, content_type=content_type) for name, v in inputs.items()}
+    launch = spec.launch
+    entry_point = spec.entry_point
+    instance_count = spec.instance_count
+    instance_type = spec.instance_type
+    channels = {
+        name: as_channel(v, content_type=spec.content_type) for name, v in spec.inputs.items()
+    }
     validate_channels(channels)
-    code = Path(source_dir) if source_dir is not None else paths.training_dir()
+    code = Path(spec.source_dir) if spec.source_dir is not None else paths.training_dir()
     if not (code / entry_point).is_file():
         raise FileNotFoundError(f"entry point {entry_point!r} not found in {code}")
-    if launch == LEGACY and not entry_point.endswith(".py"):
-        raise ValueError(f"legacy launch runs a Python module; {entry_point!r} is not a .py file")
 
-    name = job_name or make_job_name(base_job_name)
-    validate_job_name(name)
+    name = spec.job_name or make_job_name(spec.base_job_name)
     state = paths.default_state_dir()
-    job_dir = (Path(jobs_root) if jobs_root else state / "jobs").resolve() / name
+    job_dir = (Path(spec.jobs_root) if spec.jobs_root else state / "jobs").resolve() / name
     if job_dir.exists():
         raise FileExistsError(f"job dir {job_dir} exists; training job names must be unique")
-    artifacts_dir = (Path(output_path) if output_path else state / "artifacts").resolve()
+    artifacts_dir = (Path(spec.output_path) if spec.output_path else state / "artifacts").resolve()
     artifacts_dir = artifacts_dir / name / "output"
 
-    user_hps = dict(hyperparameters or {})
+    user_hps = dict(spec.hyperparameters)
     if launch == LEGACY:
         # What the v2 framework estimator adds for sagemaker-containers.
         user_hps |= {
@@ -323,11 +266,11 @@ def run_training_job(
     _check_hyperparameters(hps_json)
 
     hosts = _host_names(instance_count)
-    persistent_checkpoints = Path(checkpoint_dir).resolve() if checkpoint_dir else None
+    persistent_checkpoints = Path(spec.checkpoint_dir).resolve() if spec.checkpoint_dir else None
     host_dirs = _host_dirs(job_dir, hosts, persistent_checkpoints)
     arn = f"arn:aws:sagemaker:{_region()}:{_ACCOUNT}:training-job/{name.lower()}"
     num_cpus = max(1, (os.cpu_count() or 1) // instance_count)
-    base_env = _base_environment(environment)
+    base_env = _base_environment(spec.environment)
     if instance_count > 1:
         # Every "host" shares this machine: give the collective a free port pair (tracker
         # and training, like the container's 9099/9100) so concurrent jobs do not collide.
@@ -346,7 +289,7 @@ def run_training_job(
             source_dir=code,
             entry_point=entry_point,
             launch=launch,
-            checkpoints=checkpoints,
+            checkpoints=spec.checkpoints,
         )
         ctx = JobContext(
             job_name=name,
@@ -372,9 +315,9 @@ def run_training_job(
         runs.append(_HostRun(host_dir, command, process, job_dir / "logs" / f"{host_dir.host}.log"))
 
     started = time.monotonic()
-    monitor = LogMonitor(metric_definitions)
+    monitor = LogMonitor(spec.metric_definitions)
     display = JobDisplay(name, num_rounds(hps_json), console) if stream_logs else None
-    stopped_reason = _supervise(runs, monitor, display, max_runtime_s, started)
+    stopped_reason = _supervise(runs, monitor, display, spec.max_runtime_s, started)
     duration = time.monotonic() - started
     return _finish(
         runs,

@@ -135,9 +135,9 @@ def _bundled_file(directory: Path, name: str) -> Path:
     path = directory / name
     if not path.is_file():
         raise ConfigurationError(
-            f"{path} is missing: the generic entry points ship from the repository's "
-            "training/ and inference/ directories (install SageStack from its repository with "
-            "`uv sync`, not from a wheel alone)"
+            f"{path} is missing: the generic entry points ship inside the sagestack package "
+            f"(sagestack/{paths.BUNDLE_DIR}/ in the wheel, training/ and inference/ in a "
+            "checkout); reinstall SageStack"
         )
     return path
 

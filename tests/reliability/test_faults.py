@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sagestack.local.job_spec import TrainingJobSpec
 from sagestack.local.training import TrainingJobResult, read_log, run_training_job
 from sagestack.serving.endpoint import LocalEndpoint, start_local_endpoint
 from sagestack.serving.supervisor import StartupError
@@ -162,8 +163,8 @@ def _training_data(directory: Path) -> Path:
 
 
 def _train(root: Path, data: Path, name: str) -> TrainingJobResult:
-    return run_training_job(
-        {"train": str(data)},
+    spec = TrainingJobSpec(
+        inputs={"train": str(data)},
         content_type="text/csv",
         hyperparameters={
             "num_round": NUM_ROUND,
@@ -175,9 +176,8 @@ def _train(root: Path, data: Path, name: str) -> TrainingJobResult:
         jobs_root=root / "jobs",
         output_path=root / "artifacts",
         checkpoint_dir=root / "checkpoints",  # the persistent CheckpointConfig.LocalPath
-        stream_logs=False,
-        raise_on_failure=False,
     )
+    return run_training_job(spec, stream_logs=False, raise_on_failure=False)
 
 
 def _checkpoints(directory: Path) -> list[int]:

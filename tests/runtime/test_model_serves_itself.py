@@ -15,7 +15,7 @@ import numpy as np
 import requests
 
 from sagestack import paths
-from sagestack.local import run_training_job
+from sagestack.local import TrainingJobSpec, run_training_job
 from sagestack.serving.endpoint import start_local_endpoint
 from sagestack.serving.supervisor import resolve_code_dir
 from stacks.constructs.source_asset import build_tarball
@@ -41,15 +41,15 @@ def test_trained_model_carries_its_inference_code_and_serves_from_it(tmp_path: P
     train.parent.mkdir()
     np.savetxt(train, np.column_stack([y, x]), delimiter=",", fmt="%.6g")
 
-    result = run_training_job(
-        {"train": str(train.parent)},
+    spec = TrainingJobSpec(
+        inputs={"train": str(train.parent)},
         hyperparameters={"num_round": 20, "objective": "binary:logistic"},
         content_type="text/csv",
         source_dir=_stack_code_archive_layout(tmp_path),
         jobs_root=tmp_path / "jobs",
         output_path=tmp_path / "output",
-        stream_logs=False,
     )
+    result = run_training_job(spec, stream_logs=False)
     assert result.model_artifacts is not None, result.log_files["algo-1"].read_text()
     with tarfile.open(result.model_artifacts) as tar:
         names = sorted(tar.getnames())

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sagestack.local.job_spec import TrainingJobSpec
 from sagestack.local.training import run_training_job
 
 
@@ -24,15 +25,15 @@ def _write_shards(directory: Path) -> None:
 def test_two_hosts_share_one_model_packed_from_the_first(tmp_path: Path) -> None:
     _write_shards(tmp_path / "train")
 
-    result = run_training_job(
-        {"train": tmp_path / "train"},
+    spec = TrainingJobSpec(
+        inputs={"train": tmp_path / "train"},
         hyperparameters={"num_round": 5, "objective": "binary:logistic"},
         content_type="text/csv",
         instance_count=2,
         jobs_root=tmp_path / "jobs",
         output_path=tmp_path / "artifacts",
-        stream_logs=False,
     )
+    result = run_training_job(spec, stream_logs=False)
 
     assert result.succeeded, result.failure_reason
     assert result.hosts == ["algo-1", "algo-2"]

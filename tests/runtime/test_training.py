@@ -8,24 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from sagestack.local.training import (
-    TrainingJobError,
-    make_job_name,
-    run_training_job,
-    validate_job_name,
-)
+from sagestack.local.job_spec import TrainingJobSpec, make_job_name, validate_job_name
+from sagestack.local.training import TrainingJobError, run_training_job
 
 
-def _run(tmp_path: Path, code: Path, data: Path, **kwargs):
-    return run_training_job(
-        {"train": data, "validation": f"file://{data / 'part-1.csv'}"},
+def _run(tmp_path: Path, code: Path, data: Path, *, raise_on_failure: bool = True, **fields):
+    spec = TrainingJobSpec(
+        inputs={"train": data, "validation": f"file://{data / 'part-1.csv'}"},
         source_dir=code,
         content_type="text/csv",
         jobs_root=tmp_path / "jobs",
         output_path=tmp_path / "artifacts",
-        stream_logs=False,
-        **kwargs,
+        **fields,
     )
+    return run_training_job(spec, stream_logs=False, raise_on_failure=raise_on_failure)
 
 
 def _seen(result) -> dict:
@@ -143,6 +139,20 @@ def test_job_names() -> None:
         validate_job_name("bad_name")
 
 
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"launch": "v2"}, "launch must be one of"),
+        ({"instance_count": 0}, "instance_count must be at least 1, got 0"),
+        ({"launch": "legacy", "entry_point": "train.sh"}, "'train.sh' is not a .py file"),
+        ({"job_name": "bad_name"}, "job name 'bad_name'"),
+    ],
+)
+def test_fails_on_a_job_spec_sagemaker_would_reject(fields: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        TrainingJobSpec(inputs={"train": "data"}, **fields)
+
+
 def test_fails_on_a_reused_job_name(tmp_path: Path, train_code: Path, train_data: Path) -> None:
     _run(tmp_path, train_code, train_data, job_name="same-name")
     with pytest.raises(FileExistsError, match="unique"):
@@ -180,10 +190,12 @@ def test_sigterm_to_the_runner_stops_the_job(
     import time
 
     script = (
-        "from sagestack.local.training import run_training_job\n"
-        f"run_training_job({{'train': {str(train_data)!r}}}, source_dir={str(train_code)!r},"
-        f" jobs_root={str(tmp_path / 'jobs')!r}, output_path={str(tmp_path / 'out')!r},"
-        " hyperparameters={'fail': 'hang'}, stream_logs=False)\n"
+        "from pathlib import Path\n"
+        "from sagestack.local import TrainingJobSpec, run_training_job\n"
+        f"spec = TrainingJobSpec(inputs={{'train': {str(train_data)!r}}},"
+        f" source_dir=Path({str(train_code)!r}), jobs_root=Path({str(tmp_path / 'jobs')!r}),"
+        f" output_path=Path({str(tmp_path / 'out')!r}), hyperparameters={{'fail': 'hang'}})\n"
+        "run_training_job(spec, stream_logs=False)\n"
     )
     runner = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20

@@ -16,6 +16,7 @@ import pytest
 
 from sagestack import paths
 from sagestack.local.channels import Channel
+from sagestack.local.job_spec import TrainingJobSpec
 from sagestack.local.training import TrainingJobError, TrainingJobResult, run_training_job
 from sagestack.sdk.packaging import MANIFEST, build_source_dir
 
@@ -38,16 +39,18 @@ def _job(
             "train": write_channel(root / "train", x[:90], y[:90]),
             "validation": write_channel(root / "validation", x[90:], y[90:]),
         }
-    return run_training_job(
-        {name: Channel(source=path, content_type="text/csv") for name, path in channels.items()},
+    job = TrainingJobSpec(
+        inputs={
+            name: Channel(source=path, content_type="text/csv") for name, path in channels.items()
+        },
         hyperparameters={"sagestack_model": spec.spec, **hps},
         source_dir=source,
         entry_point="sagestack_train.py",
         launch=launch,
         jobs_root=root / "jobs",
         output_path=root / "artifacts",
-        stream_logs=False,
     )
+    return run_training_job(job, stream_logs=False)
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from sagestack import paths
-
-NOTEBOOK = paths.REPO_ROOT / "notebooks" / "quickstart.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "quickstart.ipynb"
 
 
 def _text(cell: nbformat.NotebookNode) -> str:

@@ -68,7 +68,7 @@ def fit(
         from sagestack.sdk.backends.local import fit_local
 
         return fit_local(model, instance, inputs, hyperparameters, background=background)
-    from sagestack.sdk.backends.aws import fit_aws
+    from sagestack.sdk.backends.aws.fit import fit_aws
 
     return fit_aws(model, instance, inputs, hyperparameters, background=background)
 
@@ -85,6 +85,6 @@ def deploy(model: Model, instance: PredictorInstance, artifacts: S3DataSource | 
         from sagestack.sdk.backends.local import deploy_local
 
         return deploy_local(model, instance, source)
-    from sagestack.sdk.backends.aws import deploy_aws
+    from sagestack.sdk.backends.aws.endpoints import deploy_aws
 
     return deploy_aws(model, instance, source)

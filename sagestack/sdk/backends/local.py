@@ -12,12 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from sagestack import paths
 from sagestack.local.channels import Channel
-from sagestack.local.training import (
-    TrainingJobError,
-    TrainingJobResult,
-    make_job_name,
-    run_training_job,
-)
+from sagestack.local.job_spec import TrainingJobSpec, make_job_name
+from sagestack.local.training import TrainingJobError, TrainingJobResult, run_training_job
 from sagestack.sdk.errors import ConfigurationError, DeploymentFailedError, TrainingFailedError
 from sagestack.sdk.instances import PredictorInstance, TrainingInstance
 from sagestack.sdk.naming import kebab, unique_name
@@ -51,16 +47,17 @@ def _local_channel(name: str, source: S3DataSource) -> Channel:
 class LocalTrainingRun(TrainingRun):
     """A job of the local runtime; its directory (logs, output/data) is ``result.job_dir``."""
 
-    def __init__(self, name: str, job: dict[str, Any], background: bool) -> None:
-        self.name = name
+    def __init__(self, spec: TrainingJobSpec, background: bool) -> None:
+        assert spec.job_name is not None
+        self.name = spec.job_name
         self.metrics: dict[str, float] = {}
         self.result: TrainingJobResult | None = None
-        self._job = job
+        self._spec = spec
+        self._stream_logs = not background
         self._error: TrainingJobError | None = None
         self._done = threading.Event()
         if background:
-            self._job["stream_logs"] = False
-            threading.Thread(target=self._run, name=name, daemon=True).start()
+            threading.Thread(target=self._run, name=self.name, daemon=True).start()
         else:
             self._run()
 
@@ -69,7 +66,7 @@ class LocalTrainingRun(TrainingRun):
             with warnings.catch_warnings():
                 # rich's live progress asks for ipywidgets in Jupyter; it prints lines without.
                 warnings.filterwarnings("ignore", message='install "ipywidgets"')
-                self.result = run_training_job(**self._job)
+                self.result = run_training_job(self._spec, stream_logs=self._stream_logs)
         except TrainingJobError as exc:
             self._error = exc
             self.result = exc.result
@@ -103,19 +100,18 @@ def fit_local(
 ) -> LocalTrainingRun:
     channels = {name: _local_channel(name, source) for name, source in inputs.items()}
     code = model.training_code()
-    name = make_job_name(f"sagestack-{kebab(type(model).__name__)}")
-    job: dict[str, Any] = {
-        "inputs": channels,
-        "hyperparameters": {**hyperparameters, **code.hyperparameters},
-        "source_dir": code.source_dir,
-        "entry_point": code.entry_point,
-        "launch": "v3",
-        "instance_count": instance.count,
-        "instance_type": "local",
-        "job_name": name,
-        "max_runtime_s": instance.max_runtime_s,
-    }
-    return LocalTrainingRun(name, job, background)
+    spec = TrainingJobSpec(
+        inputs=channels,
+        hyperparameters={**hyperparameters, **code.hyperparameters},
+        source_dir=code.source_dir,
+        entry_point=code.entry_point,
+        launch="v3",
+        instance_count=instance.count,
+        instance_type="local",
+        job_name=make_job_name(f"sagestack-{kebab(type(model).__name__)}"),
+        max_runtime_s=instance.max_runtime_s,
+    )
+    return LocalTrainingRun(spec, background)
 
 
 class LocalPredictor(Predictor):
