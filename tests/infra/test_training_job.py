@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from .conftest import Synthesized, definition_of, resources_of
+from .doubles import Synthesized
+from .templates import definition_of, resources_of
 
 EU_IMAGE = "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:3.2-0"
 
