@@ -14,8 +14,13 @@ from .conftest import ENVIRONMENTS, STACK_IDS, Synth
 from .doubles import CONSTRUCT_STACK_IDS, Synthesized
 from .templates import normalize
 
-# Every foundation stack in every environment.
-APP_STACKS = [(env, stack_id) for env in ENVIRONMENTS for stack_id in STACK_IDS]
+# Every foundation stack in every environment; Training and Serving in one environment each
+# (dev trains; only test names a model to serve).
+APP_STACKS = [
+    *((env, stack_id) for env in ENVIRONMENTS for stack_id in STACK_IDS),
+    ("dev", "Training"),
+    ("test", "Serving"),
+]
 
 
 @pytest.fixture
