@@ -75,6 +75,7 @@ def _load(endpoint: LocalEndpoint, stop: threading.Event, log: LoadLog) -> None:
         client.close()
 
 
+@pytest.mark.slow
 def test_a_worker_killed_under_load_is_replaced_and_requests_continue(
     model_tar: Path, tmp_path: Path, case_counter: CaseCounter
 ) -> None:
@@ -207,6 +208,7 @@ def _evaluation(result: TrainingJobResult) -> dict:
         return json.loads(member.read())
 
 
+@pytest.mark.slow
 def test_a_training_job_killed_mid_run_resumes_from_its_checkpoint(
     tmp_path: Path, case_counter: CaseCounter
 ) -> None:

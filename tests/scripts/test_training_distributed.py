@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import xgboost as xgb
 from scripts_support import Job, binary_data, csv_text, free_port
+
+pytestmark = pytest.mark.slow  # two-host distributed training
 
 HOSTS = ["localhost", "127.0.0.1"]  # sorted: 127.0.0.1 is the first host, so it runs the tracker
 

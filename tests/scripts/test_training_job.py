@@ -138,6 +138,7 @@ def test_tab_delimited_csv_with_weights_column(job: Job):
     assert load_model(job).num_features() == 4
 
 
+@pytest.mark.slow
 def test_restart_resumes_from_newest_checkpoint_and_trains_only_the_rest(binary_job: Job, capsys):
     assert binary_job.run(BINARY) == 0
     checkpoints = sorted(p.name for p in binary_job.checkpoint_dir.iterdir())
@@ -201,6 +202,7 @@ def test_fails_in_a_subprocess_with_exit_code_and_failure_file(job: Job):
     assert "Traceback" not in out
 
 
+@pytest.mark.slow
 def test_killed_job_restarts_from_its_newest_checkpoint(job: Job):
     _job_for_subprocess(job, 8000)
     job.write_configs({}, {"train": "text/csv", "validation": "text/csv"}, checkpoints=True)

@@ -49,6 +49,7 @@ class Logistic(Model):
         return {"accuracy": float(model.score(data.X, data.y))}
 
 
+@pytest.mark.slow
 def test_custom_subclass_fits_deploys_and_predicts_locally(channels: Channels) -> None:
     from sagestack.sdk.backends.local import LocalPredictor
 
@@ -82,6 +83,7 @@ def _extract(artifacts: S3DataSource) -> str:
     return str(target)
 
 
+@pytest.mark.slow
 def test_bundled_xgboost_uses_train_py_and_inference_py(channels: Channels) -> None:
     model = XGBoostModel()
     hyperparameters = {"objective": "binary:logistic", "eval_metric": "auc", "num_round": 20}

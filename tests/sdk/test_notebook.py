@@ -6,9 +6,12 @@ import re
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 from sagestack import paths
+
+pytestmark = pytest.mark.slow  # executes the whole quickstart notebook
 
 NOTEBOOK = paths.REPO_ROOT / "notebooks" / "quickstart.ipynb"
 
