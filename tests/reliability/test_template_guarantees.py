@@ -256,9 +256,10 @@ def _only_encrypts_transient_messages(deployed: Deployed, key_id: str) -> bool:
 def test_every_kms_key_rotates_and_keys_that_protect_data_are_retained(
     stacks: list[Deployed],
 ) -> None:
-    violations = []
+    violations, keys = [], 0
     for deployed in stacks:
         for logical_id, key in deployed.of_type("AWS::KMS::Key"):
+            keys += 1
             where = deployed.where(logical_id)
             if _props(key).get("EnableKeyRotation") is not True:
                 violations.append(f"{where}: key rotation not enabled")
@@ -273,6 +274,7 @@ def test_every_kms_key_rotates_and_keys_that_protect_data_are_retained(
             ]
             if not retained_keys:
                 violations.append(f"{deployed.stack.stack_name}: no retained data key")
+    assert keys >= 3, "expected at least the data key of every environment"
     _fail_on(violations, "KMS key problems")
 
 
@@ -334,15 +336,17 @@ def test_no_policy_allows_every_action_of_a_service(stacks: list[Deployed]) -> N
 
 
 def test_no_managed_full_access_or_admin_policy(stacks: list[Deployed]) -> None:
-    violations = []
+    violations, principals = [], 0
     forbidden = re.compile(r"FullAccess|AdministratorAccess|PowerUserAccess")
     for deployed in stacks:
         for logical_id, resource in deployed.of_type(
             "AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"
         ):
+            principals += 1
             for arn in _as_list(_props(resource).get("ManagedPolicyArns", [])):
                 if forbidden.search(render(arn)):
                     violations.append(f"{deployed.where(logical_id)}: {render(arn)}")
+    assert principals >= 12, "expected the four job roles (Iam stack) of every environment"
     _fail_on(violations, "managed full-access policies")
 
 
@@ -488,8 +492,9 @@ def _includes_port(rule: dict[str, Any], port: int) -> bool:
 
 
 def test_no_security_group_ingress_from_anywhere(stacks: list[Deployed]) -> None:
-    violations = []
+    violations, groups = [], 0
     for deployed in stacks:
+        groups += sum(1 for _ in deployed.of_type("AWS::EC2::SecurityGroup"))
         for where, _, rule in _ingress_rules(deployed):
             for key in ("CidrIp", "CidrIpv6"):
                 if rule.get(key) in ANYWHERE:
@@ -498,6 +503,7 @@ def test_no_security_group_ingress_from_anywhere(stacks: list[Deployed]) -> None
                 violations.append(
                     f"{where}: SSH (22) open to {rule.get('CidrIp') or rule.get('CidrIpv6')}"
                 )
+    assert groups >= 3, "expected the Network stack's security groups in every environment"
     _fail_on(violations, "open ingress rules")
 
 
@@ -543,11 +549,12 @@ def test_the_dev_box_requires_imdsv2_and_has_no_ssh(stacks: list[Deployed]) -> N
 def test_stateless_stacks_hold_nothing_stateful_and_the_data_stack_retains_everything(
     stacks: list[Deployed],
 ) -> None:
-    violations = []
+    violations, checked = [], 0
     for deployed in stacks:
         stateful = [
             (lid, r) for lid, r in deployed.resources.items() if r["Type"] in STATEFUL_TYPES
         ]
+        checked += len(stateful)
         for logical_id, resource in stateful:
             where = deployed.where(logical_id)
             if deployed.stack_id != DATA_STACK_ID:
@@ -571,6 +578,7 @@ def test_stateless_stacks_hold_nothing_stateful_and_the_data_stack_retains_every
                 == "Retain"
             ):
                 violations.append(f"{where}: {resource['Type']} not retained")
+    assert checked >= 12, "expected three buckets and a key in every environment's Data stack"
     _fail_on(violations, "teardown hazards")
 
 
@@ -578,9 +586,10 @@ def test_the_data_stack_has_termination_protection_in_prod(
     stacks: list[Deployed], cdk_context: dict[str, Any]
 ) -> None:
     environments = cdk_context["sagestack"]["environments"]
-    for deployed in stacks:
+    data_stacks = [s for s in stacks if s.stack_id == DATA_STACK_ID]
+    assert len(data_stacks) == len(environments), "one Data stack per environment"
+    for deployed in data_stacks:
         expected = bool(environments[deployed.env]["termination_protection"])
-        if deployed.stack_id == DATA_STACK_ID:
-            assert deployed.stack.termination_protection is expected, deployed.stack.stack_name
+        assert deployed.stack.termination_protection is expected, deployed.stack.stack_name
     prod_data = [s for s in stacks if s.env == "prod" and s.stack_id == DATA_STACK_ID]
     assert [s.stack.termination_protection for s in prod_data] == [True]
