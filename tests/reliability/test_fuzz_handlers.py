@@ -19,8 +19,8 @@ from .strategies import client_requests, format_rows, valid_rows
 
 pytestmark = pytest.mark.slow  # fuzzing: hundreds of generated inputs
 
-# sagemaker-containers hands the hook a str for exactly these Content-Types, bytes otherwise
-# (SAGEMAKER_CONTRACT.md 3.5); a missing header is JSON, a missing or */* Accept the default.
+# sagemaker-containers (`_worker.Request.content`) hands the hook a str for exactly these
+# Content-Types, bytes otherwise; a missing header is JSON, a missing or */* Accept the default.
 _TEXT_TYPES = ("text/csv", "application/json")
 _DEFAULT_ACCEPT = "application/json"
 _SUPPORTED_ACCEPTS = {"text/csv", "application/json", "application/jsonlines"}

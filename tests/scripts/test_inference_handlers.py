@@ -1,4 +1,5 @@
-"""Serving handlers, called the way the SageMaker XGBoost container calls them (contract 3.5)."""
+"""Serving handlers, called the way the SageMaker XGBoost container calls them (model_fn, then
+input_fn, predict_fn, output_fn, as in sagemaker-containers `_transformer.py`)."""
 
 from __future__ import annotations
 

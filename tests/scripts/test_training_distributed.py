@@ -1,4 +1,5 @@
-"""Two hosts on loopback train one model through XGBoost's collective (contract 1.7)."""
+"""Two hosts on loopback train one model through XGBoost's collective, as the XGBoost container's
+`distributed.rabit_run` arranges it: the first of the sorted hosts runs the tracker and saves."""
 
 from __future__ import annotations
 

@@ -89,7 +89,7 @@ def test_bundled_xgboost_uses_train_py_and_inference_py(channels: Channels) -> N
     hyperparameters = {"objective": "binary:logistic", "eval_metric": "auc", "num_round": 20}
     artifacts = model.fit(TrainingInstance("local"), channels.both, hyperparameters)
     with tarfile.open(artifacts.path) as tar:
-        assert tar.getnames() == ["xgboost-model"]  # alone at the root, as the contract says
+        assert tar.getnames() == ["xgboost-model"]  # alone at the root: SageMaker tars model/ as is
     assert model.last_run is not None and "validation:auc" in model.last_run.metrics
 
     booster = model.load(_extract(artifacts))
