@@ -21,11 +21,12 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 CDK := npx --no-install cdk
 ENV_CONTEXT := $(if $(ENV),-c env=$(ENV),)
 
-.PHONY: help setup demo test synth lint diff deploy destroy bench clean
+.PHONY: help setup demo test test-fast synth lint diff deploy destroy bench clean
 
 help:
 	@echo "make demo    install everything, synthesize and check the stacks, train, serve and query a model locally"
 	@echo "make test    install everything and run every test"
+	@echo "make test-fast   the same without the tests marked slow (fuzzing, emulator deploy, load, multi-host)"
 	@echo "make synth   synthesize every environment (or ENV=dev) into cdk.out and print the summary"
 	@echo "make lint    ruff + mypy"
 	@echo "make diff ENV=dev | make deploy ENV=dev | make destroy ENV=dev   (needs AWS credentials)"
@@ -67,6 +68,9 @@ demo: synth
 
 test: setup $(TOOLKIT_VENV)/.synced
 	$(PY) -m pytest -q -n 2
+
+test-fast: setup
+	$(PY) -m pytest -q -n 2 -m "not slow"
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -1,8 +1,9 @@
-"""Infrastructure test fixtures: the whole app synthesized once per test session.
+"""Infrastructure test fixtures: the whole app (`synth`) and the construct test doubles
+(`synthesized`, see doubles.py), each synthesized once per test session.
 
-Under pytest-xdist the workers share one synth: the first takes a file lock and synthesizes,
-the others wait and read the same cloud assembly. Tests read templates from that assembly
-(`Template.from_json`), so no test needs the in-memory App or synthesizes again.
+Under pytest-xdist the workers share one synth of the app: the first takes a file lock and
+synthesizes, the others wait and read the same cloud assembly. Tests read templates from that
+assembly (`Template.from_json`), so no test needs the in-memory App or synthesizes again.
 """
 
 from __future__ import annotations
@@ -33,9 +34,12 @@ from aws_cdk.assertions import Template  # noqa: E402
 from stacks.build import build_app, config_of, create_app, read_cdk_json_context  # noqa: E402
 from stacks.config import EnvironmentConfig, load_config  # noqa: E402
 
+from .doubles import Synthesized, synthesize_doubles  # noqa: E402
+from .templates import resources_of  # noqa: E402
+
 ENVIRONMENTS = ("dev", "test", "prod")
 STACK_IDS = ("Data", "Network", "Iam", "DevEnvironment")
-"""The foundation's stacks, in every environment; tests/infra_ml covers Training and Serving."""
+"""The foundation's stacks, in every environment."""
 ALL_STACK_IDS = {
     "dev": (*STACK_IDS, "Training"),
     "test": (*STACK_IDS, "Training", "Serving"),  # only `test` names a model to serve
@@ -92,8 +96,7 @@ class Synth:
         return self._templates[key]
 
     def resources(self, env: str, stack_id: str, resource_type: str) -> dict[str, Any]:
-        resources = self.template_json(env, stack_id)["Resources"]
-        return {k: v for k, v in resources.items() if v["Type"] == resource_type}
+        return resources_of(self.template_json(env, stack_id), resource_type)
 
     def validation_report(self) -> dict[str, Any]:
         return json.loads((self.outdir / "validation-report.json").read_text())  # type: ignore[no-any-return]
@@ -107,3 +110,9 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 @pytest.fixture(scope="session")
 def cdk_context() -> dict[str, Any]:
     return read_cdk_json_context()
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The ML constructs beside foundation doubles, with cdk-nag; one synth per worker."""
+    return synthesize_doubles(tmp_path_factory.mktemp("cdk.out"))

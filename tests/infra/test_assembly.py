@@ -26,6 +26,7 @@ def _files(root: Path) -> dict[str, bytes]:
     }
 
 
+@pytest.mark.slow
 def test_two_synths_are_byte_identical(synth: Synth, tmp_path: Path) -> None:
     synthesize(tmp_path)
     first, second = _files(synth.outdir), _files(tmp_path)
@@ -44,6 +45,7 @@ def test_synth_needs_no_context_lookups(synth: Synth) -> None:
         )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_cfn_lint_finds_no_errors(synth: Synth, env: str) -> None:
     templates = sorted((synth.outdir / f"assembly-SageStack-{env}").glob("*.template.json"))

@@ -32,6 +32,8 @@ from .cfn_emulator import (
 )
 from .conftest import CaseCounter
 
+pytestmark = pytest.mark.slow  # deploys every stack of every environment into the emulator
+
 DATA_STACK_ID = "Data"
 PROBE_KEY = "reliability/teardown-probe.txt"
 PROBE_BODY = b"must survive cdk destroy"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from waiting import wait_until
 
 from sagestack.local.job_spec import TrainingJobSpec
 from sagestack.local.training import TrainingJobResult, read_log, run_training_job
@@ -28,15 +29,6 @@ from .http_client import Client
 
 ROW = b"0.5,1.5,-2.0,3.25"
 CSV = {"Content-Type": "text/csv"}
-
-
-def _wait_for(predicate, timeout_s: float, what: str) -> float:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return time.monotonic()
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
 def _write_syscalls(pid: int) -> int:
@@ -76,6 +68,7 @@ def _load(endpoint: LocalEndpoint, stop: threading.Event, log: LoadLog) -> None:
         client.close()
 
 
+@pytest.mark.slow
 def test_a_worker_killed_under_load_is_replaced_and_requests_continue(
     model_tar: Path, tmp_path: Path, case_counter: CaseCounter
 ) -> None:
@@ -97,7 +90,7 @@ def test_a_worker_killed_under_load_is_replaced_and_requests_continue(
             victim = before[0]
             killed_at = time.monotonic()
             os.kill(victim, signal.SIGKILL)
-            _wait_for(
+            wait_until(
                 lambda: len(endpoint.worker_pids()) == 2 and victim not in endpoint.worker_pids(),
                 timeout_s=20,
                 what="a replacement worker process",
@@ -116,7 +109,8 @@ def test_a_worker_killed_under_load_is_replaced_and_requests_continue(
                     fresh.close()
                 return _write_syscalls(new_worker) > writes + 1  # +1: its "ready" event
 
-            replaced_at = _wait_for(replacement_answers, 60, "the replacement to serve")
+            wait_until(replacement_answers, 60, "the replacement to serve")
+            replaced_at = time.monotonic()
             time.sleep(1.5)  # keep the load on with the replacement serving
         finally:
             stop.set()
@@ -207,6 +201,7 @@ def _evaluation(result: TrainingJobResult) -> dict:
         return json.loads(member.read())
 
 
+@pytest.mark.slow
 def test_a_training_job_killed_mid_run_resumes_from_its_checkpoint(
     tmp_path: Path, case_counter: CaseCounter
 ) -> None:
@@ -215,7 +210,7 @@ def test_a_training_job_killed_mid_run_resumes_from_its_checkpoint(
     results: list[TrainingJobResult] = []
     first = threading.Thread(target=lambda: results.append(_train(tmp_path, data, "killed")))
     first.start()
-    _wait_for(
+    wait_until(
         lambda: any(i >= 10 for i in _checkpoints(checkpoints)), 60, "ten rounds of checkpoints"
     )
     pid = _training_process(tmp_path / "jobs")

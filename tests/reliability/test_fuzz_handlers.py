@@ -17,8 +17,10 @@ from hypothesis import strategies as st
 from .conftest import FUZZ, MAX_PAYLOAD_BYTES, NUM_FEATURES, CaseCounter
 from .strategies import client_requests, format_rows, valid_rows
 
-# sagemaker-containers hands the hook a str for exactly these Content-Types, bytes otherwise
-# (SAGEMAKER_CONTRACT.md 3.5); a missing header is JSON, a missing or */* Accept the default.
+pytestmark = pytest.mark.slow  # fuzzing: hundreds of generated inputs
+
+# sagemaker-containers (`_worker.Request.content`) hands the hook a str for exactly these
+# Content-Types, bytes otherwise; a missing header is JSON, a missing or */* Accept the default.
 _TEXT_TYPES = ("text/csv", "application/json")
 _DEFAULT_ACCEPT = "application/json"
 _SUPPORTED_ACCEPTS = {"text/csv", "application/json", "application/jsonlines"}

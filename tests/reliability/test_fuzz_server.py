@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,6 +17,8 @@ from sagestack.serving.endpoint import LocalEndpoint
 from .conftest import FUZZ, MAX_PAYLOAD_BYTES, CaseCounter
 from .http_client import Client
 from .strategies import client_requests
+
+pytestmark = pytest.mark.slow  # fuzzing: hundreds of generated inputs
 
 PING_TIMEOUT_S = 2.0  # SageMaker's health check gives /ping two seconds
 

@@ -20,6 +20,8 @@ from hypothesis import strategies as st
 
 from .conftest import FUZZ, CaseCounter
 
+pytestmark = pytest.mark.slow  # fuzzing: hundreds of generated inputs
+
 FORKSERVER = Path(__file__).resolve().parent / "train_forkserver.py"
 # A few examples per way of breaking a file: ~100 CSV and ~80 libsvm jobs in all. No
 # shrinking: the examples are small already, and a shrink reruns accepted (slow) jobs.

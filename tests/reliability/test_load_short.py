@@ -4,10 +4,14 @@ generator, parsing and checks keep working. The 60 s soak itself is `python -m b
 
 from __future__ import annotations
 
+import pytest
+
 from bench import load_soak
 from sagestack.serving.endpoint import LocalEndpoint
 
 from .conftest import NUM_FEATURES, CaseCounter
+
+pytestmark = pytest.mark.slow  # a load soak
 
 
 def test_a_short_soak_has_no_errors_and_keeps_the_workers(

@@ -171,7 +171,10 @@ def _refers_to(value: Any, logical_id: str) -> bool:
     return False
 
 
-def _fail_on(violations: list[str], what: str) -> None:
+def _fail_on(violations: list[str], what: str, *, checked: int, at_least: int, of: str) -> None:
+    """Fail with every violation, or when fewer than `at_least` of `of` were checked: a
+    guarantee that matched nothing (a renamed type, an emptied stack) proves nothing."""
+    assert checked >= at_least, f"checked {checked} {of}, expected at least {at_least}"
     assert not violations, f"{len(violations)} {what}:\n  " + "\n  ".join(violations)
 
 
@@ -234,8 +237,8 @@ def test_every_bucket_is_encrypted_versioned_ssl_only_private_and_retained(
             )
             if not ssl_only:
                 violations.append(f"{where}: no bucket policy denying aws:SecureTransport=false")
-    assert buckets >= 9, "expected the data, artifacts and access-log buckets in 3 environments"
-    _fail_on(violations, "bucket problems")
+    # At least 9: data, artifacts and access logs in 3 environments.
+    _fail_on(violations, "bucket problems", checked=buckets, at_least=9, of="buckets")
 
 
 # --------------------------------------------------------------------------- KMS
@@ -256,9 +259,10 @@ def _only_encrypts_transient_messages(deployed: Deployed, key_id: str) -> bool:
 def test_every_kms_key_rotates_and_keys_that_protect_data_are_retained(
     stacks: list[Deployed],
 ) -> None:
-    violations = []
+    violations, keys = [], 0
     for deployed in stacks:
         for logical_id, key in deployed.of_type("AWS::KMS::Key"):
+            keys += 1
             where = deployed.where(logical_id)
             if _props(key).get("EnableKeyRotation") is not True:
                 violations.append(f"{where}: key rotation not enabled")
@@ -273,7 +277,7 @@ def test_every_kms_key_rotates_and_keys_that_protect_data_are_retained(
             ]
             if not retained_keys:
                 violations.append(f"{deployed.stack.stack_name}: no retained data key")
-    _fail_on(violations, "KMS key problems")
+    _fail_on(violations, "KMS key problems", checked=keys, at_least=3, of="keys (a data key each)")
 
 
 # --------------------------------------------------------------------------- IAM
@@ -329,21 +333,22 @@ def test_no_policy_allows_every_action_of_a_service(stacks: list[Deployed]) -> N
                 for action in _as_list(statement.get("Action", [])):
                     if action == "*" or (isinstance(action, str) and action.endswith(":*")):
                         violations.append(f"{where}: Allow {action}")
-    assert statements > 50
-    _fail_on(violations, "over-broad actions")
+    _fail_on(violations, "over-broad actions", checked=statements, at_least=51, of="statements")
 
 
 def test_no_managed_full_access_or_admin_policy(stacks: list[Deployed]) -> None:
-    violations = []
+    violations, principals = [], 0
     forbidden = re.compile(r"FullAccess|AdministratorAccess|PowerUserAccess")
     for deployed in stacks:
         for logical_id, resource in deployed.of_type(
             "AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"
         ):
+            principals += 1
             for arn in _as_list(_props(resource).get("ManagedPolicyArns", [])):
                 if forbidden.search(render(arn)):
                     violations.append(f"{deployed.where(logical_id)}: {render(arn)}")
-    _fail_on(violations, "managed full-access policies")
+    # At least 12 roles, users and groups: the Iam stack's four job roles in 3 environments.
+    _fail_on(violations, "managed full-access policies", checked=principals, at_least=12, of="IAM")
 
 
 def test_wildcard_resources_only_for_actions_without_resource_level_permissions(
@@ -363,8 +368,9 @@ def test_wildcard_resources_only_for_actions_without_resource_level_permissions(
                 for action in _as_list(statement.get("Action", [])):
                     if action not in RESOURCE_STAR_ACTIONS:
                         violations.append(f"{where}: {action} on Resource *")
-    assert wildcards > 0, "the allow-list is exercised (EC2 describes, ECR token, ...)"
-    _fail_on(violations, "wildcard resources that a narrower ARN could replace")
+    what = "wildcard resources that a narrower ARN could replace"
+    # At least 1: the allow-list is exercised (EC2 describes, ECR token, ...).
+    _fail_on(violations, what, checked=wildcards, at_least=1, of="Resource * statements")
 
 
 # --------------------------------------------------------------------------- SageMaker
@@ -443,8 +449,9 @@ def test_sagemaker_resources_have_kms_keys_and_vpc_config(stacks: list[Deployed]
                             violations.append(
                                 f"{where}/{state_name}: {match.group(1)} without {path}"
                             )
-    assert checked >= 3, "expected at least the notebook of every environment"
-    _fail_on(violations, "SageMaker resources without KMS or VPC settings")
+    what = "SageMaker resources without KMS or VPC settings"
+    # At least 3: the notebook of every environment.
+    _fail_on(violations, what, checked=checked, at_least=3, of="SageMaker resources and tasks")
 
 
 def test_the_notebook_has_no_direct_internet_and_no_root(stacks: list[Deployed]) -> None:
@@ -457,7 +464,7 @@ def test_the_notebook_has_no_direct_internet_and_no_root(stacks: list[Deployed])
                 if props.get(key) != "Disabled":
                     violations.append(f"{deployed.where(logical_id)}: {key}={props.get(key)!r}")
     assert notebooks == 3, "one notebook per environment"
-    _fail_on(violations, "notebook problems")
+    _fail_on(violations, "notebook problems", checked=notebooks, at_least=3, of="notebooks")
 
 
 # --------------------------------------------------------------------------- network
@@ -488,8 +495,9 @@ def _includes_port(rule: dict[str, Any], port: int) -> bool:
 
 
 def test_no_security_group_ingress_from_anywhere(stacks: list[Deployed]) -> None:
-    violations = []
+    violations, groups = [], 0
     for deployed in stacks:
+        groups += sum(1 for _ in deployed.of_type("AWS::EC2::SecurityGroup"))
         for where, _, rule in _ingress_rules(deployed):
             for key in ("CidrIp", "CidrIpv6"):
                 if rule.get(key) in ANYWHERE:
@@ -498,7 +506,8 @@ def test_no_security_group_ingress_from_anywhere(stacks: list[Deployed]) -> None
                 violations.append(
                     f"{where}: SSH (22) open to {rule.get('CidrIp') or rule.get('CidrIpv6')}"
                 )
-    _fail_on(violations, "open ingress rules")
+    # At least 3: the Network stack's security groups, in 3 environments.
+    _fail_on(violations, "open ingress rules", checked=groups, at_least=3, of="security groups")
 
 
 def test_the_dev_box_requires_imdsv2_and_has_no_ssh(stacks: list[Deployed]) -> None:
@@ -533,8 +542,8 @@ def test_the_dev_box_requires_imdsv2_and_has_no_ssh(stacks: list[Deployed]) -> N
             for rule_where, group, rule in rules:
                 if group in groups and _includes_port(rule, 22):
                     violations.append(f"{where}: port 22 open via {rule_where}")
-    assert instances >= 1, "the dev environment has a dev box"
-    _fail_on(violations, "dev box problems")
+    # At least 1: the dev environment has a dev box.
+    _fail_on(violations, "dev box problems", checked=instances, at_least=1, of="instances")
 
 
 # --------------------------------------------------------------------------- teardown
@@ -543,11 +552,12 @@ def test_the_dev_box_requires_imdsv2_and_has_no_ssh(stacks: list[Deployed]) -> N
 def test_stateless_stacks_hold_nothing_stateful_and_the_data_stack_retains_everything(
     stacks: list[Deployed],
 ) -> None:
-    violations = []
+    violations, checked = [], 0
     for deployed in stacks:
         stateful = [
             (lid, r) for lid, r in deployed.resources.items() if r["Type"] in STATEFUL_TYPES
         ]
+        checked += len(stateful)
         for logical_id, resource in stateful:
             where = deployed.where(logical_id)
             if deployed.stack_id != DATA_STACK_ID:
@@ -571,16 +581,18 @@ def test_stateless_stacks_hold_nothing_stateful_and_the_data_stack_retains_every
                 == "Retain"
             ):
                 violations.append(f"{where}: {resource['Type']} not retained")
-    _fail_on(violations, "teardown hazards")
+    # At least 12: three buckets and a key in each Data stack.
+    _fail_on(violations, "teardown hazards", checked=checked, at_least=12, of="stateful resources")
 
 
 def test_the_data_stack_has_termination_protection_in_prod(
     stacks: list[Deployed], cdk_context: dict[str, Any]
 ) -> None:
     environments = cdk_context["sagestack"]["environments"]
-    for deployed in stacks:
+    data_stacks = [s for s in stacks if s.stack_id == DATA_STACK_ID]
+    assert len(data_stacks) == len(environments), "one Data stack per environment"
+    for deployed in data_stacks:
         expected = bool(environments[deployed.env]["termination_protection"])
-        if deployed.stack_id == DATA_STACK_ID:
-            assert deployed.stack.termination_protection is expected, deployed.stack.stack_name
+        assert deployed.stack.termination_protection is expected, deployed.stack.stack_name
     prod_data = [s for s in stacks if s.env == "prod" and s.stack_id == DATA_STACK_ID]
     assert [s.stack.termination_protection for s in prod_data] == [True]

@@ -70,8 +70,11 @@ DUMMY_INFERENCE = textwrap.dedent(
             return flask.Response("unsupported here", status=415, mimetype="text/plain")
         if text == "html":
             return "plain string"
-        if text.startswith("sleep:"):
-            time.sleep(float(text.split(":")[1]))
+        if text.startswith("sleep:"):  # sleep:<seconds>[:<file to create on arrival>]
+            _, seconds, *arrived = text.split(":", 2)
+            if arrived:
+                open(arrived[0], "w").close()
+            time.sleep(float(seconds))
         if text == "pid":
             return str(os.getpid()), "text/plain"
         kind = type(body).__name__

@@ -1,4 +1,5 @@
-"""Transformer semantics of the script-mode container (contract §3.5), without a server."""
+"""Transformer semantics of the script-mode container (sagemaker-containers
+`_transformer.py`, which the XGBoost image serves through), without a server."""
 
 from __future__ import annotations
 

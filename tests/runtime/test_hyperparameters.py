@@ -1,4 +1,7 @@
-"""Hyperparameters -> argv for both launch paths, pinned to the contract's examples (§1.4)."""
+"""Hyperparameters -> argv for both launch paths, pinned to the argv each launcher builds:
+sagemaker-containers `_mapping.to_cmd_args` (legacy `python -m`: sorted keys, `-x` for one-letter
+keys, `True`, dicts as `a=1`) and SDK v3 `hyperparameters_to_cli_args` (insertion order, always
+`--key`, `true`, dicts as JSON)."""
 
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ from sagestack.local.hyperparameters import (
     v3_cmd_args,
 )
 
-# The contract's example hyperparameters, in the order a user wrote them.
+# Hyperparameters of every kind (str, int, float, bool, dict, a one-letter key), in the order a
+# user wrote them; the expected argv below is what each launcher produced from them.
 EXAMPLE = {
     "num_round": 50,
     "eta": 0.2,

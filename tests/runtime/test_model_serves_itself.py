@@ -12,6 +12,7 @@ import tarfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 import requests
 
 from sagestack import paths
@@ -19,6 +20,8 @@ from sagestack.local import TrainingJobSpec, run_training_job
 from sagestack.serving.endpoint import start_local_endpoint
 from sagestack.serving.supervisor import resolve_code_dir
 from stacks.constructs.source_asset import build_tarball
+
+pytestmark = pytest.mark.slow  # trains a model, then starts a server on it
 
 
 def _stack_code_archive_layout(tmp_path: Path) -> Path:

@@ -7,9 +7,12 @@ import tarfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from sagestack.local.job_spec import TrainingJobSpec
 from sagestack.local.training import run_training_job
+
+pytestmark = pytest.mark.slow  # two-host distributed training
 
 
 def _write_shards(directory: Path) -> None:

@@ -7,24 +7,15 @@ import os
 import signal
 import socket
 import threading
-import time
 from pathlib import Path
 
 import pytest
 import requests
+from waiting import process_gone, wait_until
 
 from sagestack.local.archive import create_tar_gz
 from sagestack.serving.endpoint import start_local_endpoint
 from sagestack.serving.supervisor import StartupError
-
-
-def _wait_for(predicate, timeout_s: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def _pid_of_a_worker(url: str) -> int:
@@ -38,8 +29,12 @@ def test_a_killed_worker_is_restarted(model_tar: Path, inference_code: Path) -> 
         before = endpoint.worker_pids()
         assert len(before) == 2
         os.kill(before[0], signal.SIGKILL)
-        _wait_for(lambda: len(set(endpoint.worker_pids()) - set(before)) == 1)
-        _wait_for(lambda: requests.get(f"{endpoint.url}/ping", timeout=2).status_code == 200)
+        wait_until(lambda: len(set(endpoint.worker_pids()) - set(before)) == 1, 15, "a new worker")
+        wait_until(
+            lambda: requests.get(f"{endpoint.url}/ping", timeout=2).status_code == 200,
+            15,
+            "/ping to answer 200",
+        )
         # Every worker, including the new one, answers.
         seen = {_pid_of_a_worker(endpoint.url) for _ in range(40)}
         assert before[0] not in seen
@@ -68,16 +63,19 @@ def test_gives_up_when_a_worker_keeps_failing_to_restart(
         endpoint.stop()
 
 
-def test_sigterm_lets_in_flight_requests_finish(model_tar: Path, inference_code: Path) -> None:
+def test_sigterm_lets_in_flight_requests_finish(
+    tmp_path: Path, model_tar: Path, inference_code: Path
+) -> None:
     endpoint = start_local_endpoint(model_tar, code_dir=inference_code, workers=2)
+    arrived = tmp_path / "arrived"
     responses: list[requests.Response] = []
     slow = threading.Thread(
         target=lambda: responses.append(
-            requests.post(endpoint.invocations_url, data="sleep:1.0", timeout=10)
+            requests.post(endpoint.invocations_url, data=f"sleep:1.0:{arrived}", timeout=10)
         )
     )
     slow.start()
-    time.sleep(0.3)  # the request is now inside transform_fn
+    wait_until(arrived.exists, 15, "the request to reach transform_fn")
     workers = endpoint.worker_pids()
     assert endpoint.stop() == 0
     slow.join()
@@ -121,12 +119,5 @@ def test_workers_exit_when_the_supervisor_is_killed(model_tar: Path, inference_c
     (worker,) = endpoint.worker_pids()
     os.kill(endpoint.pid, signal.SIGKILL)
     endpoint.wait(timeout_s=10)
-
-    def gone() -> bool:
-        try:
-            return Path(f"/proc/{worker}/stat").read_text().split()[2] in ("Z", "X")
-        except OSError:
-            return True
-
-    _wait_for(gone, timeout_s=10)
+    wait_until(lambda: process_gone(worker), 10, f"worker {worker} to exit")
     endpoint.stop()

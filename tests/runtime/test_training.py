@@ -7,6 +7,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from waiting import process_gone, wait_until
 
 from sagestack.local.job_spec import TrainingJobSpec, make_job_name, validate_job_name
 from sagestack.local.training import TrainingJobError, run_training_job
@@ -183,11 +184,9 @@ def test_v3_runs_a_shell_entry_point_like_the_driver(tmp_path: Path, train_data:
 def test_sigterm_to_the_runner_stops_the_job(
     tmp_path: Path, train_code: Path, train_data: Path
 ) -> None:
-    import os
     import signal
     import subprocess
     import sys
-    import time
 
     script = (
         "from pathlib import Path\n"
@@ -198,18 +197,14 @@ def test_sigterm_to_the_runner_stops_the_job(
         "run_training_job(spec, stream_logs=False)\n"
     )
     runner = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    pid_text = ""
-    while not pid_text and time.monotonic() < deadline:
-        time.sleep(0.05)
-        pid_text = "".join(p.read_text() for p in tmp_path.glob("jobs/*/output/data/pid"))
-    child = int(pid_text)
+    child = int(
+        wait_until(
+            lambda: "".join(p.read_text() for p in tmp_path.glob("jobs/*/output/data/pid")),
+            20,
+            "train.py to write its pid",
+        )
+    )
     runner.send_signal(signal.SIGTERM)
     assert runner.wait(timeout=20) != 0
-    time.sleep(0.2)
-    try:
-        os.kill(child, 0)
-        alive = Path(f"/proc/{child}/stat").read_text().split()[2] not in ("Z", "X")
-    except (ProcessLookupError, FileNotFoundError):
-        alive = False
-    assert not alive
+    # Left alone, the hanging train.py would sleep for 60 s.
+    wait_until(lambda: process_gone(child), 10, f"train.py ({child}) to exit with its runner")

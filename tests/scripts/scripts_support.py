@@ -99,7 +99,8 @@ class Job:
         content_types: dict[str, str | None] | None = None,
         checkpoints: bool = False,
     ) -> None:
-        """The three config JSONs with every key SageMaker writes (contract 1.1, 6.4)."""
+        """The three config JSONs with every key SageMaker writes, as in the AWS docs' "How Amazon
+        SageMaker runs your training image" and sagemaker-containers `_env.py`."""
         config = self.root / "input" / "config"
         config.mkdir(parents=True, exist_ok=True)
         channels = {}

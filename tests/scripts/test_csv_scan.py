@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv_loading
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 _ALLOWED = sorted(set(csv_loading._NUMERIC_BYTES + b","))
 
 
+@pytest.mark.slow
 @settings(max_examples=3000, deadline=None)
 @given(st.lists(st.sampled_from(_ALLOWED), min_size=1, max_size=40).map(bytes))
 def test_number_shaped_junk_is_the_suspect_regex(block: bytes) -> None:

@@ -1,11 +1,15 @@
-"""Two hosts on loopback train one model through XGBoost's collective (contract 1.7)."""
+"""Two hosts on loopback train one model through XGBoost's collective, as the XGBoost container's
+`distributed.rabit_run` arranges it: the first of the sorted hosts runs the tracker and saves."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
 import xgboost as xgb
 from scripts_support import Job, binary_data, csv_text, free_port
+
+pytestmark = pytest.mark.slow  # two-host distributed training
 
 HOSTS = ["localhost", "127.0.0.1"]  # sorted: 127.0.0.1 is the first host, so it runs the tracker
 

@@ -1,4 +1,5 @@
-"""Hyperparameters parse the same from every launch path (contract 1.4)."""
+"""Hyperparameters parse the same from every launch path: legacy `python -m` (sorted, `True`),
+SDK v3 `python3 script` (insertion order, `true`) and hyperparameters.json alone."""
 
 from __future__ import annotations
 

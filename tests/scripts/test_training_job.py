@@ -6,12 +6,12 @@ import io
 import json
 import re
 import signal
-import time
 
 import numpy as np
 import pytest
 import xgboost as xgb
 from scripts_support import Job, binary_data, csv_text
+from waiting import wait_until
 
 BINARY = ["--num_round", "20", "--objective", "binary:logistic", "--eval_metric", "auc"]
 
@@ -138,6 +138,7 @@ def test_tab_delimited_csv_with_weights_column(job: Job):
     assert load_model(job).num_features() == 4
 
 
+@pytest.mark.slow
 def test_restart_resumes_from_newest_checkpoint_and_trains_only_the_rest(binary_job: Job, capsys):
     assert binary_job.run(BINARY) == 0
     checkpoints = sorted(p.name for p in binary_job.checkpoint_dir.iterdir())
@@ -201,16 +202,15 @@ def test_fails_in_a_subprocess_with_exit_code_and_failure_file(job: Job):
     assert "Traceback" not in out
 
 
+@pytest.mark.slow
 def test_killed_job_restarts_from_its_newest_checkpoint(job: Job):
     _job_for_subprocess(job, 8000)
     job.write_configs({}, {"train": "text/csv", "validation": "text/csv"}, checkpoints=True)
     args = ["--num_round", "60", "--max_depth", "6", "--objective", "binary:logistic"]
     first = job.popen("C", args)
-    deadline = time.monotonic() + 60
-    while not (job.checkpoint_dir / "xgboost-checkpoint.3").exists():
-        assert first.poll() is None, "finished before it could be killed; make it slower"
-        assert time.monotonic() < deadline
-        time.sleep(0.005)
+    fourth = job.checkpoint_dir / "xgboost-checkpoint.3"
+    wait_until(lambda: fourth.exists() or first.poll() is not None, 60, fourth.name, poll_s=0.005)
+    assert first.poll() is None, "finished before it could be killed; make it slower"
     first.send_signal(signal.SIGKILL)  # a spot reclaim without a goodbye
     first.communicate(timeout=30)
     done = max(int(p.name.rsplit(".", 1)[1]) for p in job.checkpoint_dir.glob("xgboost-*")) + 1

@@ -1,4 +1,5 @@
-"""The metric regexes the training stack uses match what train.py prints (contract 1.6)."""
+"""The metric regexes the training stack uses match what train.py prints: SageMaker applies a
+job's MetricDefinitions regexes to its log (AWS docs, "Define training metrics")."""
 
 from __future__ import annotations
 

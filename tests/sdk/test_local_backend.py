@@ -49,6 +49,7 @@ class Logistic(Model):
         return {"accuracy": float(model.score(data.X, data.y))}
 
 
+@pytest.mark.slow
 def test_custom_subclass_fits_deploys_and_predicts_locally(channels: Channels) -> None:
     from sagestack.sdk.backends.local import LocalPredictor
 
@@ -82,12 +83,13 @@ def _extract(artifacts: S3DataSource) -> str:
     return str(target)
 
 
+@pytest.mark.slow
 def test_bundled_xgboost_uses_train_py_and_inference_py(channels: Channels) -> None:
     model = XGBoostModel()
     hyperparameters = {"objective": "binary:logistic", "eval_metric": "auc", "num_round": 20}
     artifacts = model.fit(TrainingInstance("local"), channels.both, hyperparameters)
     with tarfile.open(artifacts.path) as tar:
-        assert tar.getnames() == ["xgboost-model"]  # alone at the root, as the contract says
+        assert tar.getnames() == ["xgboost-model"]  # alone at the root: SageMaker tars model/ as is
     assert model.last_run is not None and "validation:auc" in model.last_run.metrics
 
     booster = model.load(_extract(artifacts))

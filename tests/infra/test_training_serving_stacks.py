@@ -18,7 +18,8 @@ from stacks.network_stack import NetworkStack, NetworkStackProps
 from stacks.serving_stack import ServingStack, ServingStackProps
 from stacks.training_stack import TrainingStack, TrainingStackProps
 
-from .conftest import FIXTURES, definition_of, resources_of
+from .doubles import FIXTURES
+from .templates import definition_of, resources_of
 
 ENV = "mltest"
 

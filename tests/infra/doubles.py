@@ -1,42 +1,32 @@
-"""ML construct tests: each construct in a bare Stack beside test doubles of the foundation,
-synthesized once per session with the three cdk-nag packs as validation plugins."""
+"""Test doubles for the construct tests: each ML construct in a bare Stack beside doubles of
+the foundation (key, buckets, VPC, roles), synthesized with the three cdk-nag packs as
+validation plugins. The `synthesized` fixture in conftest.py builds this once per session.
+
+Imported only after conftest.py has put the pinned Node on PATH (aws_cdk starts Node).
+"""
 
 from __future__ import annotations
 
-import json
-import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
+from aws_cdk import Acknowledgment, App, Environment, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Template
+from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks
 
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
-# jsii starts Node on the first aws_cdk import: prefer the pinned Node 24 and keep it quiet.
-_node_bin = ROOT / "node_modules" / ".bin"
-if _node_bin.is_dir() and str(_node_bin) not in os.environ.get("PATH", ""):
-    os.environ["PATH"] = f"{_node_bin}{os.pathsep}{os.environ.get('PATH', '')}"
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-
-from aws_cdk import Acknowledgment, App, Environment, RemovalPolicy, Stack, Validations  # noqa: E402
-from aws_cdk import aws_ec2 as ec2  # noqa: E402
-from aws_cdk import aws_iam as iam  # noqa: E402
-from aws_cdk import aws_kms as kms  # noqa: E402
-from aws_cdk import aws_s3 as s3  # noqa: E402
-from aws_cdk.assertions import Template  # noqa: E402
-from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks  # noqa: E402
-
-from stacks.constructs.serving.construct import ServingEndpoint  # noqa: E402
-from stacks.constructs.serving.props import (  # noqa: E402
+from stacks.constructs.serving.construct import ServingEndpoint
+from stacks.constructs.serving.props import (
     EndpointProps,
     TrafficShifting,
     VariantKind,
 )
-from stacks.constructs.training.construct import TrainingJob  # noqa: E402
-from stacks.constructs.training.props import (  # noqa: E402
+from stacks.constructs.training.construct import TrainingJob
+from stacks.constructs.training.props import (
     HyperparameterRange,
     MetricDirection,
     S3Distribution,
@@ -45,6 +35,9 @@ from stacks.constructs.training.props import (  # noqa: E402
     TuningProps,
 )
 
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+CONSTRUCT_STACK_IDS = ("TrainingScript", "TrainingTuned", "Serving", "ServingServerless")
+"""The stacks that hold the constructs under test (the foundation doubles are not listed)."""
 EU = Environment(account="123456789012", region="eu-west-1")
 MODEL_PACKAGE_ARN = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/sagestack-models/3"
 
@@ -167,9 +160,8 @@ class Synthesized:
         return Template.from_json(self.templates[stack_id])
 
 
-@pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    outdir = tmp_path_factory.mktemp("cdk.out")
+def synthesize_doubles(outdir: Path) -> Synthesized:
+    """The four construct stacks (and the two foundation doubles), synthesized into `outdir`."""
     app = App(outdir=str(outdir))
     eu = _foundation(app, "FoundationEu", EU)
     agnostic = _foundation(app, "FoundationAgnostic", None)
@@ -237,63 +229,8 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     )
     assembly = app.synth()
     templates, files = {}, {}
-    for stack_id in (
-        "TrainingScript",
-        "TrainingTuned",
-        "Serving",
-        "ServingServerless",
-        "FoundationEu",
-        "FoundationAgnostic",
-    ):
+    for stack_id in (*CONSTRUCT_STACK_IDS, "FoundationEu", "FoundationAgnostic"):
         artifact = assembly.get_stack_by_name(stack_id)
         templates[stack_id] = artifact.template
         files[stack_id] = Path(artifact.template_full_path)
     return Synthesized(app=app, constructs=constructs, templates=templates, template_files=files)
-
-
-_TOKEN_RE = re.compile(r"<<(\d+)>>")
-
-
-def definition_of(template: dict[str, Any], logical_id_prefix: str = "") -> dict[str, Any]:
-    """The state machine's ASL as JSON, with each CloudFormation intrinsic inside the
-    DefinitionString replaced by a readable placeholder such as ``${Ref:Bucket}``."""
-    machines = [
-        (lid, r)
-        for lid, r in template["Resources"].items()
-        if r["Type"] == "AWS::StepFunctions::StateMachine" and lid.startswith(logical_id_prefix)
-    ]
-    assert len(machines) == 1, [lid for lid, _ in machines]
-    definition = machines[0][1]["Properties"]["DefinitionString"]
-    if isinstance(definition, str):
-        return json.loads(definition)
-    parts = definition["Fn::Join"][1]
-    text = "".join(part if isinstance(part, str) else _placeholder(part) for part in parts)
-    return json.loads(text)
-
-
-def _placeholder(intrinsic: dict[str, Any]) -> str:
-    ((fn, arg),) = intrinsic.items()
-    if fn == "Ref":
-        return f"${{Ref:{arg}}}"
-    if fn == "Fn::GetAtt":
-        return f"${{GetAtt:{arg[0]}.{arg[1]}}}"
-    if fn == "Fn::ImportValue":
-        return f"${{Import:{arg}}}"
-    if fn == "Fn::FindInMap":
-        return f"${{FindInMap:{arg[0]}}}"
-    return "${" + fn + "}"
-
-
-def resources_of(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
-    return {lid: r for lid, r in template["Resources"].items() if r["Type"] == resource_type}
-
-
-__all__ = [
-    "EU",
-    "FIXTURES",
-    "MODEL_PACKAGE_ARN",
-    "Foundation",
-    "Synthesized",
-    "definition_of",
-    "resources_of",
-]

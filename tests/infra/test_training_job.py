@@ -14,13 +14,8 @@ from aws_cdk.assertions import Match, Template
 from stacks.constructs.training.construct import TrainingJob
 from stacks.constructs.training.props import HyperparameterRange, TuningProps
 
-from .conftest import (
-    Synthesized,
-    _foundation,
-    _training_props,
-    definition_of,
-    resources_of,
-)
+from .doubles import Synthesized, _foundation, _training_props
+from .templates import definition_of, resources_of
 
 EU_IMAGE = "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:3.2-0"
 

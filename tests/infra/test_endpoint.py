@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from .conftest import MODEL_PACKAGE_ARN, Synthesized, definition_of, resources_of
+from .doubles import MODEL_PACKAGE_ARN, Synthesized
+from .templates import definition_of, resources_of
 
 
 def _one(template: dict[str, Any], resource_type: str) -> tuple[str, dict[str, Any]]:

@@ -11,9 +11,7 @@ from aws_cdk import aws_iam as iam
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks
 from cfnlint.api import lint_file
 
-from .conftest import Synthesized
-
-CONSTRUCT_STACKS = ["TrainingScript", "TrainingTuned", "Serving", "ServingServerless"]
+from .doubles import CONSTRUCT_STACK_IDS, Synthesized
 
 # Every acknowledged finding on the constructs (not the foundation doubles), by construct path
 # relative to the stack. A new finding fails synth; a finding that goes away shows up here.
@@ -71,7 +69,7 @@ def test_synth_passes_all_three_packs(synthesized: Synthesized) -> None:
         assert plugin["suppressedViolations"]
 
 
-@pytest.mark.parametrize("stack_id", CONSTRUCT_STACKS)
+@pytest.mark.parametrize("stack_id", CONSTRUCT_STACK_IDS)
 def test_every_acknowledgement_carries_evidence(synthesized: Synthesized, stack_id: str) -> None:
     acknowledged = _acknowledged(synthesized.app, stack_id)
     for path, rules in acknowledged.items():
@@ -93,7 +91,7 @@ def test_unacknowledged_finding_fails_synth(tmp_path: Path) -> None:
         app.synth()
 
 
-@pytest.mark.parametrize("stack_id", CONSTRUCT_STACKS)
+@pytest.mark.parametrize("stack_id", CONSTRUCT_STACK_IDS)
 def test_cfn_lint_reports_no_errors_or_warnings(synthesized: Synthesized, stack_id: str) -> None:
     matches = lint_file(synthesized.template_files[stack_id])
     # W3005 on the state machine role: CDK's StateMachine adds DependsOn on its role next to the

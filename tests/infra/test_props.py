@@ -20,7 +20,7 @@ from stacks.constructs.training.props import (
     TuningProps,
 )
 
-from .conftest import FIXTURES
+from .doubles import FIXTURES
 
 
 @pytest.fixture(scope="module")
