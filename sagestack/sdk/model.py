@@ -60,7 +60,9 @@ class Model:
     arguments there; put settings in hyperparameters. Keyword arguments here only configure
     where fit()/deploy() run: ``image_uri`` (a container image with your libraries; default
     the pinned SageMaker XGBoost 3.2-0 image, which has numpy, scipy, pandas and xgboost but
-    not scikit-learn), ``environment`` (default ``$SAGESTACK_ENV`` or ``dev``), ``region`` and
+    not scikit-learn. Training starts ``python3`` on your code with ``/bin/sh`` and ``tar``, and
+    serving runs the SageMaker inference toolkit, so another image needs those too),
+    ``environment`` (default ``$SAGESTACK_ENV`` or ``dev``), ``region`` and
     ``boto_session``.
     """
 
