@@ -200,9 +200,12 @@ class Console:
         )
 
     async def job_status(self, request: Request) -> Response:
-        return self.render(
-            request, "_job_status.html", **self._job_context(request.path_params["name"])
-        )
+        context = self._job_context(request.path_params["name"])
+        response = self.render(request, "_job_status.html", **context)
+        if context["job"].status != store.IN_PROGRESS:
+            # The job ended while the page polled: reload it whole (Deploy, Stop, log end).
+            response.headers["HX-Refresh"] = "true"
+        return response
 
     async def job_log(self, request: Request) -> Response:
         name = request.path_params["name"]
