@@ -21,7 +21,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 CDK := npx --no-install cdk
 ENV_CONTEXT := $(if $(ENV),-c env=$(ENV),)
 
-.PHONY: help setup demo test test-fast synth lint diff deploy destroy bench clean
+.PHONY: help setup demo test test-fast synth lint diff deploy destroy bench clean console browser
 
 help:
 	@echo "make demo    install everything, synthesize and check the stacks, train, serve and query a model locally"
@@ -31,6 +31,7 @@ help:
 	@echo "make lint    ruff + mypy"
 	@echo "make diff ENV=dev | make deploy ENV=dev | make destroy ENV=dev   (needs AWS credentials)"
 	@echo "make bench   benchmarks; writes bench/RESULTS.md"
+	@echo "make console the web console on http://127.0.0.1:8000 (PORT=...)"
 
 # uv lives in its own tiny venv so that `uv sync` never removes it from the project venv.
 .uv/bin/uv:
@@ -65,8 +66,22 @@ synth: setup
 
 demo: synth
 	$(PY) -m sagestack.demo
+	@echo "Web console: run  make console  and open http://127.0.0.1:8000  to create, train, deploy and test a model in the browser"
 
-test: setup $(TOOLKIT_VENV)/.synced
+PORT ?= 8000
+console: setup
+	$(VENV)/bin/sagestack console --port $(PORT)
+
+# The console's browser tests drive the system Chromium; never a downloaded browser. On Debian
+# (we are root there) apt-get installs it; elsewhere name one with SAGESTACK_CHROMIUM.
+browser:
+	@if [ -z "$$SAGESTACK_CHROMIUM" ] && ! command -v chromium >/dev/null; then \
+		if command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+		else echo "install Chromium or set SAGESTACK_CHROMIUM" >&2; exit 2; fi; \
+	fi
+
+test: setup browser $(TOOLKIT_VENV)/.synced
 	$(PY) -m pytest -q -n 2
 
 test-fast: setup

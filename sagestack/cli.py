@@ -249,6 +249,17 @@ def invoke(
     sys.stdout.buffer.flush()
 
 
+@app.command("console")
+def console_command(
+    host: Annotated[str, typer.Option(help="Interface to bind (keep loopback).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Start the web console: create, train, deploy and test models in the browser."""
+    from sagestack.console import serve as run_console
+
+    run_console(host, port)
+
+
 @app.command()
 def demo() -> None:
     """Train the bundled model on breast-cancer data, serve it and invoke it (make demo)."""

@@ -1,0 +1,123 @@
+"""Show code: a job as SDK code, a ``sagestack train`` command and a CreateTrainingJob request."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Any
+
+_XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0"
+
+
+def _channels(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: channel
+        for name, channel in (config.get("channels") or {}).items()
+        if name not in ("code", "sm_drivers")
+    }
+
+
+def sdk_code(config: dict[str, Any]) -> str:
+    lines = [
+        "from sagestack import PredictorInstance, S3DataSource, TrainingInstance, XGBoostModel",
+        "",
+        "model = XGBoostModel()",
+        "artifacts = model.fit(",
+        f'    TrainingInstance("local", count={int(config.get("instance_count") or 1)}),',
+        "    {",
+    ]
+    for name, channel in _channels(config).items():
+        lines.append(
+            f"        {name!r}: S3DataSource.local({channel['path']!r}, "
+            f"{channel.get('content_type') or 'text/csv'!r}),"
+        )
+    lines.append("    },")
+    lines.append(f"    hyperparameters={config.get('hyperparameters') or {}!r},")
+    lines.append(")")
+    lines.append('predictor = model.deploy(PredictorInstance("local"), artifacts)')
+    return "\n".join(lines)
+
+
+def cli_command(config: dict[str, Any]) -> str:
+    args = ["sagestack", "train", "--local", "--job-name", config["job_name"]]
+    channels = _channels(config)
+    content_types = {c.get("content_type") for c in channels.values()} - {None}
+    for name, channel in channels.items():
+        if name in ("train", "validation"):
+            args += [f"--{name}", channel["path"]]
+        else:
+            args += ["--channel", f"{name}={channel['path']}"]
+    if len(content_types) == 1:
+        args += ["--content-type", content_types.pop()]
+    for key, value in (config.get("hyperparameters") or {}).items():
+        args += ["--hp", f"{key}={value}"]
+    if int(config.get("instance_count") or 1) > 1:
+        args += ["--instance-count", str(config["instance_count"])]
+    if config.get("max_runtime_s"):
+        args += ["--max-runtime", str(config["max_runtime_s"])]
+    return " \\\n  ".join(shlex.quote(a) for a in args)
+
+
+def create_training_job_request(config: dict[str, Any]) -> str:
+    """The request SageMaker would get; S3 URIs stand in for the local paths."""
+    name = config["job_name"]
+    request = {
+        "TrainingJobName": name,
+        "AlgorithmSpecification": {"TrainingImage": _XGBOOST_IMAGE, "TrainingInputMode": "File"},
+        "RoleArn": "arn:aws:iam::<account>:role/<training-role>",
+        "HyperParameters": {k: str(v) for k, v in (config.get("hyperparameters") or {}).items()},
+        "InputDataConfig": [
+            {
+                "ChannelName": channel_name,
+                "ContentType": channel.get("content_type") or "text/csv",
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "S3Prefix",
+                        "S3Uri": f"s3://<data-bucket>/{name}/{channel_name}/",
+                        "S3DataDistributionType": "FullyReplicated",
+                    }
+                },
+            }
+            for channel_name, channel in _channels(config).items()
+        ],
+        "OutputDataConfig": {"S3OutputPath": "s3://<artifacts-bucket>/"},
+        "ResourceConfig": {
+            "InstanceType": "ml.m5.xlarge",
+            "InstanceCount": int(config.get("instance_count") or 1),
+            "VolumeSizeInGB": 10,
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": int(config.get("max_runtime_s") or 86400)},
+    }
+    return json.dumps(request, indent=2)
+
+
+def curl_command(url: str, body: str, content_type: str, accept: str) -> str:
+    args = [
+        "curl",
+        "-sS",
+        "-X",
+        "POST",
+        f"{url}/invocations",
+        "-H",
+        f"Content-Type: {content_type}",
+    ]
+    if accept:
+        args += ["-H", f"Accept: {accept}"]
+    args += ["--data-binary", body]
+    return " ".join(shlex.quote(a) for a in args)
+
+
+def boto3_code(url: str, name: str, body: str, content_type: str, accept: str) -> str:
+    accept_arg = f"\n    Accept={accept!r}," if accept else ""
+    return (
+        "import boto3\n\n"
+        f'runtime = boto3.client("sagemaker-runtime", endpoint_url={url!r},\n'
+        '                       region_name="us-east-1", aws_access_key_id="local",\n'
+        '                       aws_secret_access_key="local")\n'
+        "response = runtime.invoke_endpoint(\n"
+        f"    EndpointName={name!r},\n"
+        f"    ContentType={content_type!r},{accept_arg}\n"
+        f"    Body={body!r},\n"
+        ")\n"
+        'print(response["Body"].read().decode())'
+    )

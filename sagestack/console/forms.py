@@ -1,0 +1,160 @@
+"""Checks the Create forms' fields the way CreateTrainingJob and the algorithm would, per field."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import re
+import sys
+from types import ModuleType
+from typing import Any
+
+from sagestack import paths
+from sagestack.console import store
+from sagestack.local.job_spec import validate_job_name
+
+DEFAULT_NUM_ROUND = 100
+DEFAULT_EARLY_STOPPING = 10
+# Names the built-in XGBoost algorithm documents (plus the script's own keys); anything else
+# is most likely a typo, so it is refused with the nearest name.
+KNOWN_HYPERPARAMETERS = (
+    "num_round",
+    "early_stopping_rounds",
+    "eval_metric",
+    "csv_weights",
+    "objective",
+    "num_class",
+    "booster",
+    "eta",
+    "learning_rate",
+    "gamma",
+    "min_split_loss",
+    "max_depth",
+    "min_child_weight",
+    "max_delta_step",
+    "subsample",
+    "sampling_method",
+    "colsample_bytree",
+    "colsample_bylevel",
+    "colsample_bynode",
+    "lambda",
+    "reg_lambda",
+    "alpha",
+    "reg_alpha",
+    "tree_method",
+    "sketch_eps",
+    "scale_pos_weight",
+    "updater",
+    "refresh_leaf",
+    "process_type",
+    "grow_policy",
+    "max_leaves",
+    "max_bin",
+    "num_parallel_tree",
+    "monotone_constraints",
+    "interaction_constraints",
+    "single_precision_histogram",
+    "base_score",
+    "seed",
+    "nthread",
+    "verbosity",
+    "tweedie_variance_power",
+    "huber_slope",
+    "quantile_alpha",
+    "aft_loss_distribution",
+    "aft_loss_distribution_scale",
+    "max_cat_to_onehot",
+    "deterministic_histogram",
+    "rate_drop",
+    "skip_drop",
+    "one_drop",
+    "normalize_type",
+    "sample_type",
+    "lambda_bias",
+    "feature_selector",
+    "top_k",
+    "multi_strategy",
+    "max_cached_hist_node",
+    "device",
+    "disable_default_eval_metric",
+)
+_EVAL_METRIC = {"binary": "logloss", "multi": "mlogloss"}
+
+
+def default_hyperparameters(objective: str, num_class: int | None = None) -> dict[str, str]:
+    """What the Create forms pre-fill: XGBoost's defaults plus rounds and early stopping."""
+    values = {
+        "objective": objective,
+        "num_round": str(DEFAULT_NUM_ROUND),
+        "early_stopping_rounds": str(DEFAULT_EARLY_STOPPING),
+        "eval_metric": _EVAL_METRIC.get(objective.split(":")[0], "rmse"),
+        "eta": "0.3",
+        "max_depth": "6",
+        "min_child_weight": "1",
+        "subsample": "1",
+    }
+    if objective.startswith("multi:"):
+        values["num_class"] = str(num_class or "")
+    return values
+
+
+def check_job_name(name: str) -> str | None:
+    """The error to show beside the job name, or None."""
+    if not name:
+        return "A job name is required."
+    try:
+        validate_job_name(name)
+    except ValueError:
+        return (
+            "1-63 letters, digits or hyphens, starting and ending with a letter or digit "
+            "(pattern [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})."
+        )
+    if store.job_exists(name):
+        return f"A training job named {name} already exists; names must be unique."
+    return None
+
+
+def _training_hyperparams() -> ModuleType:
+    """training/hyperparams.py, the checks the job itself runs; it imports its siblings as
+    top-level modules (as the container runs it), so its directory goes on sys.path."""
+    if "hyperparams" in sys.modules:
+        return sys.modules["hyperparams"]
+    directory = str(paths.training_dir())
+    sys.path.insert(0, directory)
+    try:
+        return importlib.import_module("hyperparams")
+    finally:
+        sys.path.remove(directory)
+
+
+def check_hyperparameters(values: dict[str, str]) -> dict[str, str]:
+    """Errors by hyperparameter name (``""`` for the table as a whole); empty when fine."""
+    errors: dict[str, str] = {}
+    for name in values:
+        if name not in KNOWN_HYPERPARAMETERS:
+            near = difflib.get_close_matches(name, KNOWN_HYPERPARAMETERS, n=1, cutoff=0.6)
+            hint = f" Did you mean {near[0]}?" if near else ""
+            errors[name] = f"Unknown hyperparameter {name!r}.{hint}"
+    if errors:
+        return errors
+    module = _training_hyperparams()
+    try:
+        module.resolve(values)
+    except module.UserError as exc:
+        message = str(exc)
+        named = re.search(r"[Hh]yperparameter (\w+)", message)
+        errors[named.group(1) if named else ""] = message
+    return errors
+
+
+def parse_table(form: Any) -> dict[str, str]:
+    """The hyperparameter table's ``hp_name_N`` / ``hp_value_N`` rows; blank names ignored."""
+    values: dict[str, str] = {}
+    for key in form:
+        if not key.startswith("hp_name_"):
+            continue
+        name = str(form.get(key, "")).strip()
+        value = str(form.get("hp_value_" + key[len("hp_name_") :], "")).strip()
+        if name and value:
+            values[name] = value
+    return values

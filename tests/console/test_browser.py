@@ -1,0 +1,154 @@
+"""The console in a real headless Chromium (the system's; no browser download): CSV to a
+tested endpoint, plus a form error. SAGESTACK_UPDATE_SCREENSHOTS=1 refreshes docs/console/."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from waiting import wait_until
+
+from console.conftest import make_csv
+
+pytestmark = pytest.mark.slow
+playwright_api = pytest.importorskip("playwright.sync_api")
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "console"
+
+
+def _chromium() -> str:
+    path = os.environ.get("SAGESTACK_CHROMIUM") or shutil.which("chromium")
+    if not path:
+        pytest.fail(
+            "no Chromium: `make test` installs Debian's chromium (or set SAGESTACK_CHROMIUM)"
+        )
+    return path
+
+
+@pytest.fixture
+def console_url(tmp_path: Path) -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sagestack.cli", "console", "--port", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", port)) == 0
+
+    try:
+        wait_until(up, 30, "the console to listen")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture
+def page(tmp_path: Path) -> Iterator[object]:
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=_chromium(),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        yield page
+        browser.close()
+
+
+def _shot(page: object, tmp_path: Path, name: str) -> None:
+    target = tmp_path / "shots" / f"{name}.png"
+    target.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(target), full_page=True)  # type: ignore[attr-defined]
+    if os.environ.get("SAGESTACK_UPDATE_SCREENSHOTS") == "1":
+        DOCS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(target, DOCS / f"{name}.png")
+
+
+def _booster(model_tar: Path) -> object:
+    import xgboost as xgb
+
+    with tarfile.open(model_tar) as tar:
+        member = tar.extractfile("xgboost-model")
+        assert member is not None
+        raw = member.read()
+    booster = xgb.Booster()
+    booster.load_model(bytearray(raw))
+    return booster
+
+
+def test_csv_to_tested_endpoint_in_the_browser(console_url: str, page, tmp_path: Path) -> None:
+    csv = make_csv(tmp_path / "customers.csv", rows=300)
+    page.goto(f"{console_url}/models/create")
+    page.fill("input[name=name]", "churn-model")
+    page.set_input_files("input[name=data]", str(csv))
+    _shot(page, tmp_path, "create-model")
+    page.click("#create-model")
+    page.wait_for_url(f"{console_url}/training-jobs/churn-model")
+    page.locator("#status", has_text="Completed").wait_for(timeout=180_000)
+    assert page.locator("#charts svg").count() >= 1
+    assert "validation:logloss" in page.locator("#final-metrics").inner_text()
+    page.locator("#log", has_text="validation-logloss").wait_for()
+    _shot(page, tmp_path, "training-job")
+
+    page.goto(f"{console_url}/training-jobs")
+    assert "churn-model" in page.locator("#jobs-table").inner_text()
+    _shot(page, tmp_path, "training-jobs")
+
+    page.goto(f"{console_url}/training-jobs/churn-model")
+    page.click("#deploy")
+    page.wait_for_url(f"{console_url}/endpoints/churn-model-ep")
+    page.locator("#ep-status", has_text="InService").wait_for(timeout=120_000)
+    page.reload()
+    body = page.input_value("#invoke-body")
+    assert body.strip(), "the form is pre-filled with validation rows"
+    page.click("#invoke")
+    page.locator("#invoke-response").wait_for()
+    assert page.inner_text("#invoke-status") == "200"
+    assert "curl" in page.inner_text("#invoke-curl")
+    _shot(page, tmp_path, "endpoint-test")
+
+    import xgboost as xgb
+
+    records = json.loads(page.inner_text("#invoke-response"))["predictions"]
+    got = np.array([r["probability"] for r in records])
+    rows = np.loadtxt(io.StringIO(body), delimiter=",", ndmin=2)
+    model_tar = tmp_path / ".sagestack/artifacts/churn-model/output/model.tar.gz"
+    expected = _booster(model_tar).predict(xgb.DMatrix(rows))  # type: ignore[attr-defined]
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+    page.goto(f"{console_url}/endpoints")
+    _shot(page, tmp_path, "endpoints")
+    page.click("text=Stop and delete")
+    page.locator("#endpoints-table", has_text="Deleted").wait_for()
+
+
+def test_form_error_shows_beside_the_field(console_url: str, page, tmp_path: Path) -> None:
+    page.goto(f"{console_url}/training-jobs/create")
+    page.fill("input[name=job_name]", "bad_name!")
+    page.fill("input[name=train_location]", str(tmp_path / "missing.csv"))
+    page.fill("input[name=hp_name_1]", "objective")
+    page.fill("input[name=hp_name_9]", "max_dept")
+    page.fill("input[name=hp_value_9]", "4")
+    page.click("#create-job")
+    page.locator("#error-job_name").wait_for()
+    assert "letters, digits or hyphens" in page.inner_text("#error-job_name")
+    assert "does not exist" in page.inner_text("#error-train")
+    assert "Did you mean max_depth?" in page.inner_text("#error-hyperparameters")
+    _shot(page, tmp_path, "form-error")
+    assert not (tmp_path / ".sagestack" / "console").exists()
