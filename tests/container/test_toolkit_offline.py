@@ -31,7 +31,7 @@ from stacks.constructs.source_asset import build_tarball
 from .sandbox import HERE, REPO, run_in_image, write_training_config
 
 ARCHIVE = "training-code.tar.gz"
-pytestmark = pytest.mark.container
+pytestmark = [pytest.mark.container, pytest.mark.slow]
 
 HYPERPARAMETERS = {"objective": "binary:logistic", "num_round": "20", "eval_metric": "auc"}
 # What the toolkit needs to find the script (a tuning job's fixed hyperparameters).
