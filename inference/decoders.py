@@ -31,6 +31,12 @@ except ImportError:  # the numpy path below handles every size, just more slowly
 # (0 there means chunked transfer, which has no fixed size: allow the 100 MB batch maximum).
 _max_payload_mb = float(os.environ.get("SAGEMAKER_MAX_PAYLOAD_IN_MB") or 6)
 MAX_PAYLOAD_BYTES = int((_max_payload_mb if _max_payload_mb > 0 else 100) * 1024 * 1024)
+# The most values one request may decode to: what a CSV body at the payload limit holds at most
+# (every value takes at least one byte, its comma or newline), 24 MiB of float32 at 6 MiB. A
+# sparse format says nothing about the values it leaves out, so its rows are checked against
+# this before the dense array is made: 4-byte libsvm lines for a 200-feature model would
+# otherwise make 200 bytes of array per body byte.
+MAX_VALUES = MAX_PAYLOAD_BYTES
 
 _PANDAS_MIN_ROWS = 64  # below this a str.split + np.array parse beats pandas' ~0.4 ms set-up
 
@@ -128,7 +134,7 @@ def _rows_from_json(rows: Any, num_features: int, where: str) -> np.ndarray:
     except (ValueError, TypeError):
         pass
     # Slow path: normalise each row, accept null as missing, and name the first bad row.
-    clean = np.empty((len(rows), num_features), dtype=np.float32)
+    normalised = []
     for i, row in enumerate(rows, start=1):
         if isinstance(row, dict):
             row = row.get("features")
@@ -139,6 +145,11 @@ def _rows_from_json(rows: Any, num_features: int, where: str) -> np.ndarray:
             )
         if len(row) != num_features:
             raise _width_error(i, len(row), num_features)
+        normalised.append(row)
+    # Allocated only once every row is known to hold its values, so never larger than what the
+    # body spells out (a body of empty rows would otherwise size it at rows x features).
+    clean = np.empty((len(normalised), num_features), dtype=np.float32)
+    for i, row in enumerate(normalised, start=1):
         for j, value in enumerate(row, start=1):
             if value is None:
                 clean[i - 1, j - 1] = np.nan
@@ -226,9 +237,19 @@ def decode_jsonlines(body: Any, num_features: int) -> np.ndarray:
 
 
 def decode_libsvm(body: Any, num_features: int) -> np.ndarray:
-    lines = [line for line in _text(body).strip().split("\n")]
-    if not lines or not lines[0].strip():
+    text = _text(body).strip()
+    if not text:
         raise RequestError(400, "The body is empty; send one libsvm row per line")
+    rows = text.count("\n") + 1  # before any list or array is made for them
+    if rows * num_features > MAX_VALUES:
+        raise RequestError(
+            413,
+            f"The libsvm body has {rows} rows of {num_features} features, "
+            f"{rows * num_features} values; the limit is {MAX_VALUES} values (what a CSV "
+            f"body at the {MAX_PAYLOAD_BYTES}-byte payload limit can hold). Send at most "
+            f"{MAX_VALUES // num_features} rows per request, or use batch transform",
+        )
+    lines = text.split("\n")
     array = np.full((len(lines), num_features), np.nan, dtype=np.float32)
     for i, line in enumerate(lines):
         tokens = line.split()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,6 +36,15 @@ def _pairs(values: list[str], what: str) -> list[tuple[str, str]]:
             raise typer.BadParameter(f"{what} must look like key=value, got {item!r}")
         pairs.append((key, value))
     return pairs
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether every address ``host`` resolves to is a loopback one (127.0.0.0/8, ::1)."""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError:
+        return True  # nothing to warn about: binding fails and says why
+    return all(ipaddress.ip_address(str(a).partition("%")[0]).is_loopback for a in addresses)
 
 
 def _require_local(local: bool) -> None:
@@ -167,6 +178,15 @@ def serve(
     _require_local(local)
     from sagestack.serving.supervisor import StartupError
     from sagestack.serving.supervisor import serve as run_server
+
+    if not _is_loopback(host):
+        err_console.print(
+            f"[yellow bold]Warning:[/yellow bold] --host {host} is not a loopback address. "
+            "Anyone who can reach this machine on the endpoint's port can invoke it: the "
+            "endpoint has no authentication, and its handlers run code from the model archive. "
+            "Use the default 127.0.0.1 unless you mean to share it.",
+            highlight=False,
+        )
 
     def status(event: dict[str, Any]) -> None:
         kind = event["event"]

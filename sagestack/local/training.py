@@ -102,8 +102,9 @@ def entry_command(
         return [sys.executable, "-m", module, *legacy_cmd_args(hyperparameters_json)]
     args = v3_cmd_args(hyperparameters_json)
     if entry_point.endswith(".sh"):
-        quoted = shlex.join(args)
-        return ["/bin/sh", "-c", f"chmod +x {entry_point} && ./{entry_point} {quoted}"]
+        # Quoted like the arguments: a file name is not shell syntax (spaces, ;, $(...)).
+        script = shlex.quote(f"./{entry_point}")
+        return ["/bin/sh", "-c", f"chmod +x {script} && {script} {shlex.join(args)}"]
     return [sys.executable, entry_point, *args]
 
 

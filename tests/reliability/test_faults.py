@@ -278,6 +278,16 @@ def _bad_artifact(kind: str, good: Path, model: bytes, tmp: Path) -> Path:
         _tar_gz({"model.json": b"{}"}, path)
     elif kind == "path-escape":
         _tar_gz({"../../escaped-xgboost-model": model}, path)
+    elif kind == "symlink-member":
+        with tarfile.open(path, "w:gz") as archive:
+            link = tarfile.TarInfo("xgboost-model")
+            link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+            archive.addfile(link)
+    elif kind == "bomb":  # a header promising more than the default limit; no data needed
+        with tarfile.open(path, "w:gz") as archive:
+            huge = tarfile.TarInfo("xgboost-model")
+            huge.size = 5 * 1024**3
+            archive.fileobj.write(huge.tobuf())  # type: ignore[union-attr]
     else:
         raise ValueError(kind)
     return path
@@ -292,7 +302,9 @@ BAD_ARTIFACTS = {
     "corrupt-model-file": "model_fn",
     "truncated-model-file": "model_fn",
     "no-model-file": "No xgboost-model",
-    "path-escape": "cannot read model archive",
+    "path-escape": "unsafe model archive",
+    "symlink-member": "unsafe model archive",
+    "bomb": "unpacks to more than 4294967296 bytes",
 }
 
 

@@ -85,6 +85,25 @@ def test_serve_reports_a_corrupt_archive(tmp_path: Path, inference_code: Path) -
     assert "cannot read model archive" in result.output
 
 
+@pytest.mark.parametrize(
+    ("host", "warned"),
+    [("0.0.0.0", True), ("::", True), ("127.0.0.1", False), ("localhost", False), ("::1", False)],
+)
+def test_serve_warns_when_binding_off_loopback(
+    host: str, warned: bool, tmp_path: Path, inference_code: Path
+) -> None:
+    bad = tmp_path / "model.tar.gz"  # fails at start-up, after the warning would be printed
+    bad.write_text("corrupt")
+    result = runner.invoke(
+        app,
+        ["serve", "--local", str(bad), "--code-dir", str(inference_code), "--host", host],
+        env={"COLUMNS": "300"},
+    )
+    assert result.exit_code == 1 and "Cannot start the endpoint" in result.output
+    warning = f"Warning: --host {host} is not a loopback address. Anyone who can reach"
+    assert (warning in result.output) is warned, result.output
+
+
 def test_serve_until_ctrl_c(model_tar: Path, inference_code: Path) -> None:
     import os
     import re

@@ -181,6 +181,17 @@ def test_v3_runs_a_shell_entry_point_like_the_driver(tmp_path: Path, train_data:
     assert result.metrics == {"validation:rmse": 0.5}
 
 
+def test_a_shell_entry_point_name_is_not_shell_syntax(tmp_path: Path, train_data: Path) -> None:
+    """The name goes into the driver's ``sh -c`` quoted: it runs as itself, runs nothing else."""
+    code = tmp_path / "shell_code"
+    code.mkdir()
+    name = "my train;touch injected;$(touch substituted).sh"
+    (code / name).write_text('echo "$@" > "$SM_MODEL_DIR/args"\n')
+    result = _run(tmp_path, code, train_data, entry_point=name, hyperparameters={"a": 1})
+    assert (result.job_dir / "model" / "args").read_text() == "--a 1\n"
+    assert not list(tmp_path.rglob("injected")) and not list(tmp_path.rglob("substituted"))
+
+
 def test_sigterm_to_the_runner_stops_the_job(
     tmp_path: Path, train_code: Path, train_data: Path
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
 
 import decoders
 import flask
@@ -260,6 +261,51 @@ def test_body_just_under_the_limit_is_served(binary):
     assert ok(container_call(binary, body, "text/csv", "text/csv")).count("\n") + 1 == len(
         body.splitlines()
     )
+
+
+def _decode_peak_mib(body: bytes, content_type: str, num_features: int):
+    """What decode() returns or raises, and the peak memory it traced on the way (numpy's
+    arrays included: numpy reports its allocations to tracemalloc)."""
+    tracemalloc.start()
+    try:
+        outcome = decoders.decode(body, content_type, num_features)
+    except decoders.RequestError as e:
+        outcome = e
+    finally:
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    return outcome, peak
+
+
+def test_a_libsvm_body_over_the_value_budget_is_413_before_any_array():
+    """4-byte lines for a 200-feature model: 1 MiB of body once made a 200 MiB array."""
+    body = b"0:1\n" * (1024 * 1024 // 4)
+    outcome, peak_mib = _decode_peak_mib(body, "text/libsvm", 200)
+    assert isinstance(outcome, decoders.RequestError) and outcome.status == 413
+    assert "262144 rows of 200 features, 52428800 values" in outcome.message
+    assert "limit is 6291456 values" in outcome.message and "at most 31457 rows" in outcome.message
+    assert peak_mib < 8, peak_mib
+
+
+def test_a_sparse_libsvm_body_within_the_value_budget_is_decoded():
+    rows = decoders.MAX_VALUES // 200
+    array = decoders.decode(b"1 3:0.5\n" * rows, "text/libsvm", 200)
+    assert array.shape == (rows, 200) and array[-1, 3] == 0.5 and np.isnan(array[-1, 4])
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"[" + b"[]," * 349_524 + b"[]]", "application/json"),
+        (b"[]\n" * 349_525, "application/jsonlines"),
+    ],
+)
+def test_json_rows_of_the_wrong_width_are_400_before_the_array(body, content_type):
+    """A 1 MiB body of empty rows once sized a rows x 200 array (267 MiB) before row 1 failed."""
+    outcome, peak_mib = _decode_peak_mib(body, content_type, 200)
+    assert isinstance(outcome, decoders.RequestError) and outcome.status == 400
+    assert "Row 1 has 0 values but the model expects 200 features" in outcome.message
+    assert peak_mib < 100, peak_mib
 
 
 # --------------------------------------------------------------------------- properties
