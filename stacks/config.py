@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import enum
 import ipaddress
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, TypeVar
+
+from stacks.constructs.prop_checks import PropError
+from stacks.constructs.serving.props import ServingSettings, TrafficShifting, VariantKind
+from stacks.constructs.training.props import ApprovalStatus, TrainingMode, TrainingSettings
 
 CONTEXT_KEY = "sagestack"
 """The cdk.json context key that holds the SageStack settings."""
@@ -31,70 +36,6 @@ _ML_INSTANCE_TYPE = re.compile(r"^ml\.[a-z][a-z0-9-]*\.[a-z0-9]+$")
 
 class ConfigError(ValueError):
     """A cdk.json setting is missing or invalid; the message says key, value and what is allowed."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class JobConfig:
-    """Instances for one kind of SageMaker job (training jobs or endpoint variants)."""
-
-    instance_type: str
-    """SageMaker instance type, always `ml.`-prefixed (e.g. ml.m5.xlarge)."""
-    instance_count: int
-    """Number of instances, at least 1."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class TrainingConfig(JobConfig):
-    """The Training stack's job definition (instance_type/count are the execution defaults)."""
-
-    mode: str
-    """'script' runs training/train.py; 'algorithm' runs the built-in XGBoost algorithm."""
-    hyperparameters: Mapping[str, str]
-    """Default hyperparameters (string values, as CreateTrainingJob takes them)."""
-    eval_metric: str
-    """XGBoost eval metric; the quality gate reads validation:<eval_metric>."""
-    quality_gate_threshold: float
-    """A model registers only if its final validation metric reaches this value."""
-    approval_status: str
-    """'PendingManualApproval' or 'Approved' for newly registered model packages."""
-    use_spot_instances: bool
-    """Managed spot training with checkpoints."""
-    max_runtime_s: int
-    """MaxRuntimeInSeconds of a training job."""
-    max_wait_s: int
-    """MaxWaitTimeInSeconds with spot (>= max_runtime_s)."""
-    schedule: str | None
-    """EventBridge rate(...)/cron(...) to retrain on, or None."""
-    trigger_on_new_data: bool
-    """Start a run when new objects arrive under the data bucket's train/ prefix."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class ServingConfig(JobConfig):
-    """The Serving stack; it exists only when a model is named (instance_count = minimum)."""
-
-    variant: str
-    """'instance' (VPC, KMS, data capture, autoscaling) or 'serverless'."""
-    max_instance_count: int
-    """Autoscaling maximum of the instance variant (>= instance_count)."""
-    serverless_memory_mib: int
-    """Serverless memory, 1024-6144 in steps of 1024."""
-    serverless_max_concurrency: int
-    """Serverless concurrent invocations, 1-200."""
-    model_package_arn: str | None
-    """The registered model to serve, or None."""
-    model_data_url: str | None
-    """s3://.../model.tar.gz to serve (`{artifacts_bucket}`: this stage's bucket), or None."""
-    data_capture_sampling_percent: int
-    """Share of requests/responses captured to the artifacts bucket (0-100)."""
-    traffic_shifting: str
-    """'canary', 'linear' or 'all_at_once' blue/green traffic shifting on updates."""
-    network_isolation: bool
-    """Isolate the model container; its artifact must then carry the inference code in code/."""
-
-    @property
-    def has_model(self) -> bool:
-        return self.model_package_arn is not None or self.model_data_url is not None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,8 +84,10 @@ class EnvironmentConfig:
     """12-digit account id, or None for an environment-agnostic Stage."""
     region: str | None
     """Region name, or None for an environment-agnostic Stage (set together with account)."""
-    training: TrainingConfig
-    serving: ServingConfig
+    training: TrainingSettings
+    """The `training` section; its defaults and checks live in TrainingSettings."""
+    serving: ServingSettings
+    """The `serving` section; its defaults and checks live in ServingSettings."""
     notebook: NotebookConfig
     dev_box: DevBoxConfig
     network: NetworkConfig
@@ -170,6 +113,7 @@ class AppConfig:
 
 
 T = TypeVar("T")
+S = TypeVar("S")
 
 
 class _Section:
@@ -245,16 +189,35 @@ def _ml_instance_type(section: _Section, key: str) -> str:
     return value
 
 
-def _optional_value(section: _Section, key: str, expected: type[T], describe: str, default: T) -> T:
-    if section.optional(key) is None:
-        return default
-    return section.value(key, expected, describe)
+def _given(
+    section: _Section, values: dict[str, Any], key: str, expected: Any, describe: str
+) -> None:
+    """Adds `key` to `values` when cdk.json sets it; left out (or null), the settings default."""
+    if section.optional(key) is not None:
+        values[key] = section.value(key, expected, describe)
 
 
-def _string_map(section: _Section, key: str, default: Mapping[str, str]) -> Mapping[str, str]:
+def _choice(
+    section: _Section, values: dict[str, Any], key: str, choices: Mapping[str, enum.Enum]
+) -> None:
+    """Like `_given`, for a setting whose cdk.json spellings map to enum members."""
     raw = section.optional(key)
     if raw is None:
-        return MappingProxyType(dict(default))
+        return
+    allowed = ", ".join(choices)
+    _check(
+        isinstance(raw, str) and raw in choices,
+        section.key_path(key),
+        raw,
+        f"must be one of {allowed}",
+    )
+    values[key] = choices[raw]
+
+
+def _string_map(section: _Section, values: dict[str, Any], key: str) -> None:
+    raw = section.optional(key)
+    if raw is None:
+        return
     _check(
         isinstance(raw, Mapping)
         and all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()),
@@ -262,140 +225,71 @@ def _string_map(section: _Section, key: str, default: Mapping[str, str]) -> Mapp
         raw,
         'must map names to string values, e.g. {"num_round": "100"}',
     )
-    return MappingProxyType(dict(sorted(raw.items())))
+    values[key] = MappingProxyType(dict(sorted(raw.items())))
 
 
-def _one_of(section: _Section, key: str, allowed: tuple[str, ...], default: str) -> str:
-    value = _optional_value(section, key, str, f"one of {', '.join(allowed)}", default)
-    _check(value in allowed, section.key_path(key), value, f"must be one of {', '.join(allowed)}")
-    return value
+def _settings(section: _Section, settings_class: Callable[..., S], values: dict[str, Any]) -> S:
+    """Builds a settings object; its own check's error is restated with the cdk.json key.
+
+    Settings fields carry their cdk.json key names, so the failed field is the key.
+    """
+    section.reject_unknown_keys()
+    try:
+        return settings_class(**values)
+    except PropError as error:
+        raise ConfigError(
+            f"{section.key_path(error.field)} = {error.value!r}: must be {error.expected}"
+        ) from None
 
 
-def _training(section: _Section) -> TrainingConfig:
-    max_runtime_s = _optional_value(section, "max_runtime_s", int, "seconds", 3600)
-    _check(max_runtime_s >= 1, section.key_path("max_runtime_s"), max_runtime_s, "must be >= 1")
-    max_wait_s = _optional_value(section, "max_wait_s", int, "seconds", 2 * max_runtime_s)
-    _check(
-        max_wait_s >= max_runtime_s,
-        section.key_path("max_wait_s"),
-        max_wait_s,
-        f"must be >= max_runtime_s ({max_runtime_s})",
-    )
+# Optional keys of the job sections: JSON type and its description. Left out, a key takes the
+# default of TrainingSettings / ServingSettings, and those classes check the value.
+_TRAINING_OPTIONAL: Mapping[str, tuple[Any, str]] = {
+    "eval_metric": (str, "an XGBoost metric"),
+    "use_spot_instances": (bool, "true or false"),
+    "max_runtime_s": (int, "seconds"),
+    "max_wait_s": (int, "seconds"),
+    "schedule": (str, "an EventBridge expression such as 'rate(7 days)'"),
+    "trigger_on_new_data": (bool, "true or false"),
+}
+_SERVING_OPTIONAL: Mapping[str, tuple[Any, str]] = {
+    "max_instance_count": (int, "an integer"),
+    "serverless_memory_mib": (int, "MiB"),
+    "serverless_max_concurrency": (int, "1-200"),
+    "model_package_arn": (str, "a model package ARN"),
+    "model_data_url": (str, "an s3://.../model.tar.gz URI"),
+    "data_capture_sampling_percent": (int, "0-100"),
+    "network_isolation": (bool, "true or false"),
+}
+
+
+def _job(section: _Section, optional: Mapping[str, tuple[Any, str]]) -> dict[str, Any]:
+    """The keys every job section requires, and those of `optional` that cdk.json sets."""
+    values = {
+        "instance_type": section.value("instance_type", str, "a SageMaker instance type"),
+        "instance_count": section.value("instance_count", int, "an integer (instances)"),
+    }
+    for key, (expected, describe) in optional.items():
+        _given(section, values, key, expected, describe)
+    return values
+
+
+def _training(section: _Section) -> TrainingSettings:
+    values = _job(section, _TRAINING_OPTIONAL)
     threshold: float = section.value("quality_gate_threshold", (int, float), "a number")  # type: ignore[arg-type]
-    schedule = section.optional("schedule")
-    _check(
-        schedule is None or (isinstance(schedule, str) and schedule.startswith(("rate(", "cron("))),
-        section.key_path("schedule"),
-        schedule,
-        "must be null or an EventBridge expression such as 'rate(7 days)'",
-    )
-    training = TrainingConfig(
-        instance_type=_ml_instance_type(section, "instance_type"),
-        instance_count=_int_at_least(section, "instance_count", 1, "instances"),
-        mode=_one_of(section, "mode", ("script", "algorithm"), "script"),
-        hyperparameters=_string_map(
-            section, "hyperparameters", {"objective": "binary:logistic", "num_round": "100"}
-        ),
-        eval_metric=_optional_value(section, "eval_metric", str, "an XGBoost metric", "auc"),
-        quality_gate_threshold=float(threshold),
-        approval_status=_one_of(
-            section,
-            "approval_status",
-            ("PendingManualApproval", "Approved"),
-            "PendingManualApproval",
-        ),
-        use_spot_instances=_optional_value(
-            section, "use_spot_instances", bool, "true or false", True
-        ),
-        max_runtime_s=max_runtime_s,
-        max_wait_s=max_wait_s,
-        schedule=schedule,
-        trigger_on_new_data=_optional_value(
-            section, "trigger_on_new_data", bool, "true or false", False
-        ),
-    )
-    section.reject_unknown_keys()
-    return training
+    values["quality_gate_threshold"] = float(threshold)
+    _choice(section, values, "mode", {m.value: m for m in TrainingMode})
+    _choice(section, values, "approval_status", {m.value: m for m in ApprovalStatus})
+    _string_map(section, values, "hyperparameters")
+    return _settings(section, TrainingSettings, values)
 
 
-_MODEL_PACKAGE_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/.+$")
-
-
-def _serving(section: _Section) -> ServingConfig:
-    instance_count = _int_at_least(section, "instance_count", 1, "instances")
-    max_instance_count = _optional_value(
-        section, "max_instance_count", int, "an integer", max(instance_count, 2)
-    )
-    _check(
-        max_instance_count >= instance_count,
-        section.key_path("max_instance_count"),
-        max_instance_count,
-        f"must be >= instance_count ({instance_count})",
-    )
-    package = _optional_str(
-        section,
-        "model_package_arn",
-        _MODEL_PACKAGE_ARN,
-        "must be a model package ARN (arn:aws:sagemaker:<region>:<account>:model-package/...)",
-    )
-    data_url = section.optional("model_data_url")
-    _check(
-        data_url is None
-        or (
-            isinstance(data_url, str)
-            and data_url.startswith("s3://")
-            and data_url.endswith(".tar.gz")
-        ),
-        section.key_path("model_data_url"),
-        data_url,
-        "must be null or an s3://.../model.tar.gz URI",
-    )
-    _check(
-        package is None or data_url is None,
-        section.key_path("model_package_arn"),
-        package,
-        "set model_package_arn or model_data_url, not both",
-    )
-    capture = _optional_value(section, "data_capture_sampling_percent", int, "0-100", 20)
-    _check(
-        0 <= capture <= 100,
-        section.key_path("data_capture_sampling_percent"),
-        capture,
-        "must be 0-100",
-    )
-    memory = _optional_value(section, "serverless_memory_mib", int, "MiB", 2048)
-    _check(
-        memory in (1024, 2048, 3072, 4096, 5120, 6144),
-        section.key_path("serverless_memory_mib"),
-        memory,
-        "must be one of 1024, 2048, 3072, 4096, 5120, 6144",
-    )
-    concurrency = _optional_value(section, "serverless_max_concurrency", int, "1-200", 5)
-    _check(
-        1 <= concurrency <= 200,
-        section.key_path("serverless_max_concurrency"),
-        concurrency,
-        "must be 1-200",
-    )
-    serving = ServingConfig(
-        instance_type=_ml_instance_type(section, "instance_type"),
-        instance_count=instance_count,
-        variant=_one_of(section, "variant", ("instance", "serverless"), "instance"),
-        max_instance_count=max_instance_count,
-        serverless_memory_mib=memory,
-        serverless_max_concurrency=concurrency,
-        model_package_arn=package,
-        model_data_url=data_url,
-        data_capture_sampling_percent=capture,
-        traffic_shifting=_one_of(
-            section, "traffic_shifting", ("canary", "linear", "all_at_once"), "canary"
-        ),
-        network_isolation=_optional_value(
-            section, "network_isolation", bool, "true or false", True
-        ),
-    )
-    section.reject_unknown_keys()
-    return serving
+def _serving(section: _Section) -> ServingSettings:
+    values = _job(section, _SERVING_OPTIONAL)
+    _choice(section, values, "variant", {m.value: m for m in VariantKind})
+    # cdk.json spells the modes in lower case; the enum values are CloudFormation's.
+    _choice(section, values, "traffic_shifting", {m.name.lower(): m for m in TrafficShifting})
+    return _settings(section, ServingSettings, values)
 
 
 def _notebook(section: _Section) -> NotebookConfig:

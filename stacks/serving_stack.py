@@ -10,6 +10,7 @@ from aws_cdk import Stack
 from constructs import Construct
 
 from sagestack import paths
+from stacks.constructs import prop_checks
 from stacks.constructs.discovery import Discovery
 from stacks.constructs.job_roles import (
     BATCH_TRANSFORM_PREFIX,
@@ -19,7 +20,7 @@ from stacks.constructs.job_roles import (
 from stacks.constructs.notifications import notification_key
 from stacks.constructs.retention import retention
 from stacks.constructs.serving.construct import ServingEndpoint
-from stacks.constructs.serving.props import EndpointProps, TrafficShifting, VariantKind
+from stacks.constructs.serving.props import EndpointProps, ServingSettings
 from stacks.data_stack import DataStack
 from stacks.iam_stack import IamStack
 from stacks.network_stack import NetworkStack
@@ -33,30 +34,10 @@ class ServingStackProps:
     """What one environment configures about serving; the rest comes from the other stacks."""
 
     environment: str
-    model_package_arn: str | None = None
-    """The registered model to serve; set this or ``model_data_url``."""
-    model_data_url: str | None = None
-    """An s3://…/model.tar.gz; ``{artifacts_bucket}`` stands for the artifacts bucket name."""
-    variant_kind: VariantKind = VariantKind.INSTANCE
-    """INSTANCE or SERVERLESS; default INSTANCE."""
-    instance_type: str = "ml.m5.large"
-    """Instance variant type."""
-    min_instance_count: int = 1
-    """Initial and minimum instance count."""
-    max_instance_count: int = 2
-    """Autoscaling maximum."""
-    serverless_memory_mib: int = 2048
-    """Serverless memory (1024-6144 in 1024 MiB steps)."""
-    serverless_max_concurrency: int = 5
-    """Serverless concurrent invocations."""
-    network_isolation: bool = True
-    """Instance variants: isolate the container (code must then be inside the model artifact,
-    under code/); False serves inference/ from its S3 asset through the VPC's S3 endpoint."""
-    data_capture_sampling_percent: int = 20
-    """Share of requests and responses captured (instance variants; 0 turns capture off)."""
-    traffic_shifting: TrafficShifting = TrafficShifting.CANARY
-    """Blue/green traffic shifting on updates."""
-    log_retention_days: int = 365
+    serving: ServingSettings
+    """The cdk.json ``serving`` section, passed to EndpointProps under the same names;
+    ``{artifacts_bucket}`` in its ``model_data_url`` stands for the artifacts bucket name."""
+    log_retention_days: int
     """Retention of the batch transform state machine's log (a CloudWatch Logs value)."""
     source_dir: Path = paths.inference_dir()
     """The inference code (SAGEMAKER_PROGRAM=inference.py); default the repo's inference/."""
@@ -80,7 +61,8 @@ class ServingStack(Stack):
         refs = data.refs_for(self)
         self.add_stack_dependency(network, "uses the isolated subnets and workload security group")
         self.add_stack_dependency(roles, "runs the model with the model role")
-        model_data_url = props.model_data_url
+        settings = props.serving
+        model_data_url = settings.model_data_url
         if model_data_url is not None:
             model_data_url = model_data_url.replace(
                 ARTIFACTS_BUCKET_PLACEHOLDER, refs.artifacts_bucket.bucket_name
@@ -89,6 +71,8 @@ class ServingStack(Stack):
             self,
             "Endpoint",
             props=EndpointProps(
+                # The one mapping from cdk.json: every setting under its own name.
+                **{**prop_checks.settings_of(settings), "model_data_url": model_data_url},
                 artifacts_bucket=refs.artifacts_bucket,
                 data_bucket=refs.data_bucket,
                 encryption_key=refs.key,
@@ -96,18 +80,7 @@ class ServingStack(Stack):
                 subnets=network.subnets,
                 security_groups=[network.security_group],
                 source_dir=props.source_dir,
-                model_package_arn=props.model_package_arn,
-                model_data_url=model_data_url,
-                variant_kind=props.variant_kind,
-                instance_type=props.instance_type,
-                min_instance_count=props.min_instance_count,
-                max_instance_count=props.max_instance_count,
-                serverless_memory_mib=props.serverless_memory_mib,
-                serverless_max_concurrency=props.serverless_max_concurrency,
-                network_isolation=props.network_isolation,
-                data_capture_sampling_percent=props.data_capture_sampling_percent,
                 data_capture_prefix=DATA_CAPTURE_PREFIX,
-                traffic_shifting=props.traffic_shifting,
                 transform_output_prefix=BATCH_TRANSFORM_PREFIX,
                 model_artifacts_prefix=TRAINING_OUTPUT_PREFIX,
                 transform_job_name_prefix=f"sagestack-{props.environment}-batch",

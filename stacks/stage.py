@@ -6,8 +6,6 @@ from aws_cdk import Environment, Stage
 from constructs import Construct
 
 from stacks.config import EnvironmentConfig
-from stacks.constructs.serving.props import TrafficShifting, VariantKind
-from stacks.constructs.training.props import ApprovalStatus, TrainingMode
 from stacks.data_stack import DataStack, DataStackProps
 from stacks.dev_environment_stack import DevEnvironmentStack, DevEnvironmentStackProps
 from stacks.iam_stack import IamStack, IamStackProps
@@ -81,24 +79,12 @@ class SageStackStage(Stage):
             description=f"SageStack {name}: notebook instance and EC2 dev box",
             tags=tags,
         )
-        training = config.training
         self.training = TrainingStack(
             self,
             "Training",
             props=TrainingStackProps(
                 environment=name,
-                instance_type=training.instance_type,
-                instance_count=training.instance_count,
-                mode=TrainingMode(training.mode),
-                hyperparameters=training.hyperparameters,
-                eval_metric=training.eval_metric,
-                quality_gate_threshold=training.quality_gate_threshold,
-                approval_status=ApprovalStatus(training.approval_status),
-                use_spot_instances=training.use_spot_instances,
-                max_runtime_s=training.max_runtime_s,
-                max_wait_s=training.max_wait_s,
-                schedule_expression=training.schedule,
-                trigger_on_new_training_data=training.trigger_on_new_data,
+                training=config.training,
                 log_retention_days=config.log_retention_days,
             ),
             data=self.data,
@@ -107,25 +93,14 @@ class SageStackStage(Stage):
             description=f"SageStack {name}: training job definition and model registry",
             tags=tags,
         )
-        serving = config.serving
         self.serving: ServingStack | None = None
-        if serving.has_model:
+        if config.serving.has_model:
             self.serving = ServingStack(
                 self,
                 "Serving",
                 props=ServingStackProps(
                     environment=name,
-                    model_package_arn=serving.model_package_arn,
-                    model_data_url=serving.model_data_url,
-                    variant_kind=VariantKind(serving.variant),
-                    instance_type=serving.instance_type,
-                    min_instance_count=serving.instance_count,
-                    max_instance_count=serving.max_instance_count,
-                    serverless_memory_mib=serving.serverless_memory_mib,
-                    serverless_max_concurrency=serving.serverless_max_concurrency,
-                    network_isolation=serving.network_isolation,
-                    data_capture_sampling_percent=serving.data_capture_sampling_percent,
-                    traffic_shifting=TrafficShifting(serving.traffic_shifting.upper()),
+                    serving=config.serving,
                     log_retention_days=config.log_retention_days,
                 ),
                 data=self.data,

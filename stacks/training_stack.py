@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,18 +10,19 @@ from aws_cdk import Stack
 from constructs import Construct
 
 from sagestack import paths
+from stacks.constructs import prop_checks
 from stacks.constructs.discovery import Discovery
 from stacks.constructs.job_roles import TRAINING_OUTPUT_PREFIX
 from stacks.constructs.notifications import notification_key
 from stacks.constructs.retention import retention
 from stacks.constructs.training.construct import TrainingJob
 from stacks.constructs.training.props import (
-    ApprovalStatus,
     MetricDefinition,
     MetricDirection,
     S3Distribution,
     TrainingJobProps,
     TrainingMode,
+    TrainingSettings,
     TuningProps,
 )
 from stacks.data_stack import DataStack
@@ -36,37 +36,16 @@ class TrainingStackProps:
     """What one environment configures about training; the rest comes from the other stacks."""
 
     environment: str
-    instance_type: str
-    instance_count: int
-    quality_gate_threshold: float
-    hyperparameters: Mapping[str, str] = field(
-        default_factory=lambda: {"objective": "binary:logistic", "num_round": "100"}
-    )
-    """Default hyperparameters (strings); an execution's input merges over them."""
-    eval_metric: str = "auc"
-    """The gated metric is validation:<eval_metric>; its direction follows XGBoost's."""
-    mode: TrainingMode = TrainingMode.SCRIPT
-    """SCRIPT runs training/train.py; ALGORITHM runs the built-in XGBoost algorithm."""
-    approval_status: ApprovalStatus = ApprovalStatus.PENDING_MANUAL_APPROVAL
-    """Status of newly registered model packages; default PendingManualApproval."""
-    use_spot_instances: bool = True
-    """Managed spot training with checkpoints; default True."""
-    max_runtime_s: int = 3600
-    """MaxRuntimeInSeconds per training job; default one hour."""
-    max_wait_s: int = 7200
-    """MaxWaitTimeInSeconds with spot; default two hours."""
+    training: TrainingSettings
+    """The cdk.json ``training`` section, passed to TrainingJobProps under the same names."""
+    log_retention_days: int
+    """Retention of the state machine's execution log (a CloudWatch Logs value)."""
     train_distribution: S3Distribution = S3Distribution.FULLY_REPLICATED
     """Train channel distribution; SHARDED_BY_S3_KEY for distributed training on split files."""
-    schedule_expression: str | None = None
-    """EventBridge rate()/cron() to retrain on; default: none."""
-    trigger_on_new_training_data: bool = False
-    """Train on new objects under train/ (the data bucket must have EventBridge enabled)."""
-    new_training_data_key_suffix: str = ""
+    new_data_key_suffix: str = ""
     """With the trigger, only keys ending with this (e.g. _SUCCESS) start a run."""
     tuning: TuningProps | None = None
     """Tune hyperparameters instead of training once; default: no tuning."""
-    log_retention_days: int = 365
-    """Retention of the state machine's execution log (a CloudWatch Logs value)."""
     source_dir: Path = paths.training_dir()
     """The script-mode code shipped as the submit directory; default the repo's training/."""
     serving_code_dir: Path | None = paths.inference_dir()
@@ -100,21 +79,25 @@ class TrainingStack(Stack):
         refs = data.refs_for(self)
         self.add_stack_dependency(network, "uses the isolated subnets and workload security group")
         self.add_stack_dependency(roles, "passes the training role to SageMaker")
-        direction = MetricDirection(metrics.metric_direction(props.eval_metric))
+        settings = props.training
+        script_mode = settings.mode is TrainingMode.SCRIPT
+        direction = MetricDirection(metrics.metric_direction(settings.eval_metric))
         definitions = None
-        hyperparameters = dict(props.hyperparameters)
-        if props.mode is TrainingMode.SCRIPT:
+        hyperparameters = dict(settings.hyperparameters)
+        if script_mode:
             # The regexes the training script's own log format is tested against; the script
             # prints exactly this metric, so the metric definitions match the log.
             definitions = [
                 MetricDefinition(name=d["Name"], regex=d["Regex"])
-                for d in metrics.metric_definitions(props.eval_metric)
+                for d in metrics.metric_definitions(settings.eval_metric)
             ]
-            hyperparameters.setdefault("eval_metric", props.eval_metric)
+            hyperparameters.setdefault("eval_metric", settings.eval_metric)
         self.training = TrainingJob(
             self,
             "TrainingJob",
             props=TrainingJobProps(
+                # The one mapping from cdk.json: every setting under its own name.
+                **{**prop_checks.settings_of(settings), "hyperparameters": hyperparameters},
                 data_bucket=refs.data_bucket,
                 artifacts_bucket=refs.artifacts_bucket,
                 encryption_key=refs.key,
@@ -123,29 +106,15 @@ class TrainingStack(Stack):
                 security_groups=[network.security_group],
                 model_package_group_name=props.model_package_group_name,
                 create_model_package_group=False,  # the Data stack owns and retains it
-                quality_gate_threshold=props.quality_gate_threshold,
                 quality_gate_direction=direction,
-                mode=props.mode,
-                source_dir=props.source_dir if props.mode is TrainingMode.SCRIPT else None,
-                serving_code_dir=(
-                    props.serving_code_dir if props.mode is TrainingMode.SCRIPT else None
-                ),
-                hyperparameters=hyperparameters,
-                eval_metric=props.eval_metric,
+                source_dir=props.source_dir if script_mode else None,
+                serving_code_dir=props.serving_code_dir if script_mode else None,
                 metric_definitions=definitions,
-                approval_status=props.approval_status,
-                instance_type=props.instance_type,
-                instance_count=props.instance_count,
-                use_spot_instances=props.use_spot_instances,
-                max_runtime_s=props.max_runtime_s,
-                max_wait_s=props.max_wait_s,
                 train_distribution=props.train_distribution,
                 output_prefix=f"{TRAINING_OUTPUT_PREFIX}models/",
                 checkpoint_prefix=f"{TRAINING_OUTPUT_PREFIX}checkpoints/",
                 job_name_prefix=f"sagestack-{props.environment}-train",
-                schedule_expression=props.schedule_expression,
-                trigger_on_new_training_data=props.trigger_on_new_training_data,
-                new_training_data_key_suffix=props.new_training_data_key_suffix,
+                new_data_key_suffix=props.new_data_key_suffix,
                 tuning=props.tuning,
                 log_retention=retention(props.log_retention_days),
                 # The foundation's training role already reads the buckets, writes training/

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 # SageMaker job names: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$. Prefixes are lower case because
 # SageMaker lower-cases names in ARNs, and the IAM policies match `<kind>/<prefix>-*`.
@@ -12,10 +14,32 @@ _PREFIX_RE = re.compile(r"^[a-z0-9](-*[a-z0-9])*$")
 _S3_PREFIX_RE = re.compile(r"^[A-Za-z0-9!_.*'()/-]*$")
 
 
+class PropError(ValueError):
+    """A prop has a bad value; ``field``, ``value`` and ``expected`` let stacks/config.py restate
+    it with the cdk.json key path, since settings fields are named like their cdk.json keys."""
+
+    def __init__(self, field: str, value: object, expected: str) -> None:
+        super().__init__(f"{field} must be {expected}, got {value!r}")
+        self.field = field
+        self.value = value
+        self.expected = expected
+
+
 def check(condition: bool, field: str, value: object, expected: str) -> None:
-    """Raise a ValueError naming the field, the bad value and what was expected."""
+    """Raise a PropError naming the field, the bad value and what was expected."""
     if not condition:
-        raise ValueError(f"{field} must be {expected}, got {value!r}")
+        raise PropError(field, value, expected)
+
+
+def resolved(value: int | None) -> int:
+    """A field whose default is derived from another; ``__post_init__`` has filled it in."""
+    assert value is not None, "a derived default is resolved in __post_init__"
+    return value
+
+
+def settings_of(settings: Any) -> dict[str, Any]:
+    """The fields of a settings dataclass as keyword arguments for the props that extend it."""
+    return {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
 
 
 def check_name_prefix(field: str, value: str, max_length: int) -> None:

@@ -175,9 +175,9 @@ def synthesize_doubles(outdir: Path) -> Synthesized:
             eu,
             instance_count=2,
             train_distribution=S3Distribution.SHARDED_BY_S3_KEY,
-            schedule_expression="rate(7 days)",
-            trigger_on_new_training_data=True,
-            new_training_data_key_suffix="_SUCCESS",
+            schedule="rate(7 days)",
+            trigger_on_new_data=True,
+            new_data_key_suffix="_SUCCESS",
             serving_code_dir=FIXTURES / "inference",
         ),
     )
@@ -218,7 +218,7 @@ def synthesize_doubles(outdir: Path) -> Synthesized:
         props=_endpoint_props(
             agnostic,
             model_data_url="s3://example-artifacts/models/job-1/output/model.tar.gz",
-            variant_kind=VariantKind.SERVERLESS,
+            variant=VariantKind.SERVERLESS,
             traffic_shifting=TrafficShifting.LINEAR,
         ),
     )

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from stacks.config import ConfigError, EnvironmentConfig, load_config
+from stacks.constructs.training.props import TrainingSettings
 
 
 def _context(cdk_context: dict[str, Any], **overrides: Any) -> dict[str, Any]:
@@ -59,7 +60,7 @@ def test_fails_on_instance_type_without_ml_prefix(cdk_context: dict[str, Any]) -
     _dev(context)["training"]["instance_type"] = "m5.xlarge"
     expected = (
         "sagestack.environments.dev.training.instance_type = 'm5.xlarge': "
-        "SageMaker instance types start with 'ml.'"
+        "must be an ml.* instance type such as 'ml.m5.xlarge'"
     )
     with pytest.raises(ConfigError, match=re.escape(expected)):
         load_config(context)
@@ -79,7 +80,7 @@ def test_fails_on_negative_count(cdk_context: dict[str, Any]) -> None:
     _dev(context)["serving"]["instance_count"] = -1
     with pytest.raises(
         ConfigError,
-        match=r"dev\.serving\.instance_count = -1: must be an integer >= 1 \(instances\)",
+        match=r"dev\.serving\.instance_count = -1: must be between 1 and max_instance_count \(2\)",
     ):
         load_config(context)
 
@@ -193,4 +194,44 @@ def test_fails_on_reserved_tag_key(cdk_context: dict[str, Any]) -> None:
     context = _context(cdk_context)
     _dev(context)["tags"]["aws:owner"] = "me"
     with pytest.raises(ConfigError, match=r"tags\.aws:owner = 'aws:owner': tag keys must"):
+        load_config(context)
+
+
+def test_left_out_keys_take_the_settings_defaults(cdk_context: dict[str, Any]) -> None:
+    context = _context(cdk_context)
+    optional = ("mode", "hyperparameters", "eval_metric", "approval_status", "use_spot_instances")
+    for key in (*optional, "max_runtime_s", "max_wait_s", "schedule", "trigger_on_new_data"):
+        del _dev(context)["training"][key]
+    for key in ("variant", "max_instance_count", "data_capture_sampling_percent"):
+        del _dev(context)["serving"][key]
+    _dev(context)["serving"]["instance_count"] = 3
+    dev = load_config(context).environments[0]
+    assert dev.training == TrainingSettings(
+        instance_type="ml.m5.xlarge", instance_count=1, quality_gate_threshold=0.7
+    )
+    # Derived defaults: twice the runtime; at least two instances, never below the minimum.
+    assert (dev.training.max_runtime_s, dev.training.max_wait_s) == (3600, 7200)
+    assert dev.serving.max_instance_count == 3
+
+
+def test_fails_with_the_settings_check_restated_for_the_key(cdk_context: dict[str, Any]) -> None:
+    context = _context(cdk_context)
+    _dev(context)["training"]["max_wait_s"] = 60
+    expected = (
+        "sagestack.environments.dev.training.max_wait_s = 60: "
+        "must be between max_runtime_s (3600) and 2419200"
+    )
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        load_config(context)
+
+
+def test_fails_on_both_model_sources(cdk_context: dict[str, Any]) -> None:
+    context = _context(cdk_context)
+    _dev(context)["serving"]["model_data_url"] = "s3://b/model.tar.gz"
+    _dev(context)["serving"]["model_package_arn"] = (
+        "arn:aws:sagemaker:eu-west-1:123456789012:model-package/m/1"
+    )
+    with pytest.raises(
+        ConfigError, match=r"serving\.model_package_arn = 'arn:.*': must be unset when model_data"
+    ):
         load_config(context)

@@ -113,8 +113,8 @@ def test_valid_props_build(refs) -> None:
             "metric_definitions must be a list that defines the gated metric 'validation:auc'",
         ),
         (
-            {"new_training_data_key_suffix": "_SUCCESS"},
-            "new_training_data_key_suffix must be empty unless trigger_on_new_training_data",
+            {"new_data_key_suffix": "_SUCCESS"},
+            "new_data_key_suffix must be empty unless trigger_on_new_data",
         ),
         (
             {
@@ -151,7 +151,7 @@ def test_algorithm_mode_needs_no_source(refs) -> None:
     [
         (
             {"model_package_arn": "arn:aws:sagemaker:eu-west-1:123456789012:model-package/m/1"},
-            "model_package_arn/model_data_url must be exactly one of",
+            "model_package_arn must be unset when model_data_url is set",
         ),
         ({"model_data_url": None}, "model_package_arn/model_data_url must be exactly one of"),
         (
@@ -160,15 +160,15 @@ def test_algorithm_mode_needs_no_source(refs) -> None:
         ),
         ({"instance_type": "ml.m5d.large"}, "instance_type must be a type without local NVMe"),
         (
-            {"min_instance_count": 3},
-            r"min_instance_count must be between 1 and max_instance_count \(2\), got 3",
+            {"instance_count": 3, "max_instance_count": 2},
+            r"instance_count must be between 1 and max_instance_count \(2\), got 3",
         ),
         (
             {"data_capture_sampling_percent": 101},
             "data_capture_sampling_percent must be between 0 and 100",
         ),
         (
-            {"variant_kind": VariantKind.SERVERLESS, "serverless_memory_mib": 1500},
+            {"variant": VariantKind.SERVERLESS, "serverless_memory_mib": 1500},
             "serverless_memory_mib must be one of 1024, 2048, .*, got 1500",
         ),
         ({"canary_size_percent": 60}, "canary_size_percent must be between 1 and 50, got 60"),
@@ -186,5 +186,15 @@ def test_fails_on_invalid_endpoint_props(refs, overrides: dict[str, Any], messag
 
 
 def test_serverless_needs_no_vpc(refs) -> None:
-    props = endpoint(refs, variant_kind=VariantKind.SERVERLESS, subnets=[], security_groups=[])
+    props = endpoint(refs, variant=VariantKind.SERVERLESS, subnets=[], security_groups=[])
     assert not props.isolated
+
+
+def test_max_wait_defaults_to_twice_the_runtime_within_the_limit(refs) -> None:
+    assert training(refs, max_runtime_s=10800).max_wait_s == 21600  # a fixed 7200 would fail
+    assert training(refs, max_runtime_s=20 * 86400).max_wait_s == 28 * 86400
+
+
+def test_max_instance_count_defaults_to_at_least_the_minimum(refs) -> None:
+    assert endpoint(refs).max_instance_count == 2
+    assert endpoint(refs, instance_count=3).max_instance_count == 3  # a fixed 2 would fail

@@ -10,7 +10,8 @@ import pytest
 from aws_cdk import Stage
 
 from stacks.build import create_app, read_cdk_json_context
-from stacks.constructs.serving.props import VariantKind
+from stacks.constructs.serving.props import ServingSettings, VariantKind
+from stacks.constructs.training.props import TrainingSettings
 from stacks.data_stack import DataStack, DataStackProps
 from stacks.iam_stack import IamStack, IamStackProps
 from stacks.nag import add_nag_packs
@@ -53,9 +54,9 @@ def stage_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[
         "Training",
         props=TrainingStackProps(
             environment=ENV,
-            instance_type="ml.m5.large",
-            instance_count=1,
-            quality_gate_threshold=0.7,
+            training=TrainingSettings(
+                instance_type="ml.m5.large", instance_count=1, quality_gate_threshold=0.7
+            ),
             source_dir=FIXTURES / "training",
             log_retention_days=7,
         ),
@@ -68,9 +69,11 @@ def stage_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[
         "Serving",
         props=ServingStackProps(
             environment=ENV,
-            model_data_url="s3://{artifacts_bucket}/training/models/example/output/model.tar.gz",
-            variant_kind=VariantKind.INSTANCE,
-            network_isolation=False,
+            serving=ServingSettings(
+                model_data_url="s3://{artifacts_bucket}/training/models/example/output/model.tar.gz",
+                variant=VariantKind.INSTANCE,
+                network_isolation=False,
+            ),
             source_dir=FIXTURES / "inference",
             log_retention_days=7,
         ),
@@ -148,8 +151,11 @@ def test_foundation_stacks_are_not_modified(stage_templates) -> None:
 def test_source_dirs_default_to_the_repository_code() -> None:
     root = Path(__file__).resolve().parents[2]
     training = TrainingStackProps(
-        environment="x", instance_type="ml.m5.large", instance_count=1, quality_gate_threshold=0.5
+        environment="x",
+        training=TrainingSettings(quality_gate_threshold=0.5),
+        log_retention_days=7,
     )
     assert training.source_dir == root / "training"
     assert training.serving_code_dir == root / "inference"  # bundled into the model's code/
-    assert ServingStackProps(environment="x").source_dir == root / "inference"
+    serving = ServingStackProps(environment="x", serving=ServingSettings(), log_retention_days=7)
+    assert serving.source_dir == root / "inference"

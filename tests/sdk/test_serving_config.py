@@ -86,4 +86,4 @@ def test_printed_settings_are_valid_cdk_json_serving_keys(instance: PredictorIns
     serving["model_data_url"] = REPACKED
     (config,) = load_config({**context, "env": "test"}).environments
     assert config.serving.model_data_url == REPACKED
-    assert config.serving.variant == ("serverless" if instance.is_serverless else "instance")
+    assert config.serving.variant.value == ("serverless" if instance.is_serverless else "instance")

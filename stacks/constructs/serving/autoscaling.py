@@ -8,6 +8,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from stacks.constructs import prop_checks
 from stacks.constructs.serving.endpoint import VARIANT_NAME
 from stacks.constructs.serving.props import EndpointProps
 
@@ -24,8 +25,8 @@ def add_autoscaling(
             "", ["endpoint/", endpoint.attr_endpoint_name, f"/variant/{VARIANT_NAME}"]
         ),
         scalable_dimension="sagemaker:variant:DesiredInstanceCount",
-        min_capacity=p.min_instance_count,
-        max_capacity=p.max_instance_count,
+        min_capacity=p.instance_count,
+        max_capacity=prop_checks.resolved(p.max_instance_count),
         # Application Auto Scaling acts through its service-linked role for SageMaker; naming
         # it avoids a second, CDK-made role.
         role=iam.Role.from_role_arn(

@@ -72,7 +72,7 @@ def add_endpoint_config(
             model_name=model.attr_model_name,
             initial_variant_weight=1,
             instance_type=p.instance_type,
-            initial_instance_count=p.min_instance_count,
+            initial_instance_count=p.instance_count,
         )
         kms_key_id = p.encryption_key.key_arn
         if p.data_capture_sampling_percent > 0:

@@ -36,37 +36,28 @@ class TrafficShifting(enum.Enum):
 
 
 @dataclass(frozen=True, kw_only=True)
-class EndpointProps:
-    """A real-time endpoint for one model, and the batch transform definition for it."""
+class ServingSettings:
+    """What an environment's ``serving`` section in cdk.json sets, under the same names.
 
-    artifacts_bucket: s3.IBucket
-    data_bucket: s3.IBucket
-    encryption_key: kms.IKey
-    model_role: iam.IRole
-    subnets: Sequence[ec2.ISubnet]
-    security_groups: Sequence[ec2.ISecurityGroup]
-    source_dir: Path
+    This class is the one home of these settings' defaults and checks: stacks/config.py builds it
+    from cdk.json (a key left out takes the default below, a failed check names the key), and
+    EndpointProps extends it, so the construct used on its own behaves the same.
+    """
+
     model_package_arn: str | None = None
     """The registered model to serve (ContainerDefinition.ModelPackageName); set this or
     ``model_data_url``."""
     model_data_url: str | None = None
     """An s3://…/model.tar.gz to serve with the pinned image; set this or ``model_package_arn``."""
-    entry_point: str = "inference.py"
-    """SAGEMAKER_PROGRAM, inside ``source_dir``; default inference.py."""
-    variant_kind: VariantKind = VariantKind.INSTANCE
+    variant: VariantKind = VariantKind.INSTANCE
     """INSTANCE (VPC, KMS volume, data capture, autoscaling) or SERVERLESS; default INSTANCE."""
     instance_type: str = "ml.m5.large"
     """Instance variant type; default ml.m5.large."""
-    min_instance_count: int = 1
+    instance_count: int = 1
     """Autoscaling minimum and initial instance count; default 1."""
-    max_instance_count: int = 2
-    """Autoscaling maximum; default 2."""
-    target_invocations_per_instance: int = 100
-    """Target-tracking value of SageMakerVariantInvocationsPerInstance (per minute); default 100."""
-    scale_in_cooldown_s: int = 300
-    """Seconds between scale-in activities; default 300."""
-    scale_out_cooldown_s: int = 60
-    """Seconds between scale-out activities; default 60."""
+    max_instance_count: int | None = None
+    """Autoscaling maximum; default ``max(instance_count, 2)``. Always an int after
+    construction."""
     serverless_memory_mib: int = 2048
     """Serverless memory: 1024-6144 in 1024 MiB steps; default 2048."""
     serverless_max_concurrency: int = 5
@@ -80,10 +71,102 @@ class EndpointProps:
     data_capture_sampling_percent: int = 20
     """Share of requests/responses captured to the artifacts bucket (instance variants; 0
     turns capture off); default 20."""
-    data_capture_prefix: str = "data-capture/"
-    """Capture destination prefix in the artifacts bucket."""
     traffic_shifting: TrafficShifting = TrafficShifting.CANARY
     """Blue/green traffic shifting mode; default CANARY."""
+
+    def __post_init__(self) -> None:
+        max_count = self.max_instance_count
+        if max_count is None:
+            max_count = max(self.instance_count, 2)
+            object.__setattr__(self, "max_instance_count", max_count)  # frozen: resolved here
+        check = prop_checks.check
+        check(
+            self.model_package_arn is None or self.model_data_url is None,
+            "model_package_arn",
+            self.model_package_arn,
+            "unset when model_data_url is set (set one of them, not both)",
+        )
+        if self.model_package_arn is not None and not Token.is_unresolved(self.model_package_arn):
+            check(
+                bool(_MODEL_PACKAGE_ARN_RE.match(self.model_package_arn)),
+                "model_package_arn",
+                self.model_package_arn,
+                "arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>",
+            )
+        if self.model_data_url is not None and not Token.is_unresolved(self.model_data_url):
+            check(
+                self.model_data_url.startswith("s3://") and self.model_data_url.endswith(".tar.gz"),
+                "model_data_url",
+                self.model_data_url,
+                "an s3://…/model.tar.gz URI",
+            )
+        match = _INSTANCE_TYPE_RE.match(self.instance_type)
+        check(
+            match is not None,
+            "instance_type",
+            self.instance_type,
+            "an ml.* instance type such as 'ml.m5.large'",
+        )
+        assert match is not None
+        if self.variant is VariantKind.INSTANCE:
+            check(
+                not _NVME_FAMILY_RE.match(match.group(1)),
+                "instance_type",
+                self.instance_type,
+                "a type without local NVMe storage (SageMaker refuses a KMS volume key there)",
+            )
+        check(
+            1 <= self.instance_count <= max_count,
+            "instance_count",
+            self.instance_count,
+            f"between 1 and max_instance_count ({max_count})",
+        )
+        check(
+            0 <= self.data_capture_sampling_percent <= 100,
+            "data_capture_sampling_percent",
+            self.data_capture_sampling_percent,
+            "between 0 and 100",
+        )
+        check(
+            self.serverless_memory_mib in (1024, 2048, 3072, 4096, 5120, 6144),
+            "serverless_memory_mib",
+            self.serverless_memory_mib,
+            "one of 1024, 2048, 3072, 4096, 5120, 6144",
+        )
+        check(
+            1 <= self.serverless_max_concurrency <= 200,
+            "serverless_max_concurrency",
+            self.serverless_max_concurrency,
+            "between 1 and 200",
+        )
+
+    @property
+    def has_model(self) -> bool:
+        """Whether a model is named; without one the app declares no Serving stack."""
+        return self.model_package_arn is not None or self.model_data_url is not None
+
+
+@dataclass(frozen=True, kw_only=True)
+class EndpointProps(ServingSettings):
+    """A real-time endpoint for one model, and the batch transform definition for it."""
+
+    artifacts_bucket: s3.IBucket
+    data_bucket: s3.IBucket
+    encryption_key: kms.IKey
+    model_role: iam.IRole
+    subnets: Sequence[ec2.ISubnet]
+    security_groups: Sequence[ec2.ISecurityGroup]
+    source_dir: Path
+    entry_point: str = "inference.py"
+    """SAGEMAKER_PROGRAM, inside ``source_dir``; default inference.py."""
+    target_invocations_per_instance: int = 100
+    """Target-tracking value of SageMakerVariantInvocationsPerInstance (per minute); default 100."""
+    scale_in_cooldown_s: int = 300
+    """Seconds between scale-in activities; default 300."""
+    scale_out_cooldown_s: int = 60
+    """Seconds between scale-out activities; default 60."""
+    data_capture_prefix: str = "data-capture/"
+    """Capture destination prefix in the artifacts bucket."""
     canary_size_percent: int = 10
     """CANARY: share of capacity that takes traffic first; default 10."""
     linear_step_percent: int = 25
@@ -128,27 +211,15 @@ class EndpointProps:
     cloudwatch.amazonaws.com and events.amazonaws.com use it (added unless the key is imported)."""
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         check = prop_checks.check
+        # ServingSettings rejects both; an endpoint also needs one.
         check(
-            (self.model_package_arn is None) != (self.model_data_url is None),
+            self.has_model,
             "model_package_arn/model_data_url",
             (self.model_package_arn, self.model_data_url),
             "exactly one of a model package ARN or a model artifact S3 URI",
         )
-        if self.model_package_arn is not None and not Token.is_unresolved(self.model_package_arn):
-            check(
-                bool(_MODEL_PACKAGE_ARN_RE.match(self.model_package_arn)),
-                "model_package_arn",
-                self.model_package_arn,
-                "arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>",
-            )
-        if self.model_data_url is not None and not Token.is_unresolved(self.model_data_url):
-            check(
-                self.model_data_url.startswith("s3://") and self.model_data_url.endswith(".tar.gz"),
-                "model_data_url",
-                self.model_data_url,
-                "an s3://…/model.tar.gz URI",
-            )
         prop_checks.check_directory("source_dir", self.source_dir)
         check(
             (Path(self.source_dir) / self.entry_point).is_file(),
@@ -156,52 +227,13 @@ class EndpointProps:
             self.entry_point,
             f"a file inside {self.source_dir}",
         )
-        if self.variant_kind is VariantKind.INSTANCE:
+        if self.variant is VariantKind.INSTANCE:
             prop_checks.check_vpc_placement(self.subnets, self.security_groups)
-            match = _INSTANCE_TYPE_RE.match(self.instance_type)
-            check(
-                match is not None,
-                "instance_type",
-                self.instance_type,
-                "an ml.* instance type such as 'ml.m5.large'",
-            )
-            assert match is not None
-            check(
-                not _NVME_FAMILY_RE.match(match.group(1)),
-                "instance_type",
-                self.instance_type,
-                "a type without local NVMe storage (SageMaker refuses a KMS volume key there)",
-            )
-            check(
-                1 <= self.min_instance_count <= self.max_instance_count,
-                "min_instance_count",
-                self.min_instance_count,
-                f"between 1 and max_instance_count ({self.max_instance_count})",
-            )
             check(
                 self.target_invocations_per_instance > 0,
                 "target_invocations_per_instance",
                 self.target_invocations_per_instance,
                 "positive",
-            )
-            check(
-                0 <= self.data_capture_sampling_percent <= 100,
-                "data_capture_sampling_percent",
-                self.data_capture_sampling_percent,
-                "between 0 and 100",
-            )
-        else:
-            check(
-                self.serverless_memory_mib in (1024, 2048, 3072, 4096, 5120, 6144),
-                "serverless_memory_mib",
-                self.serverless_memory_mib,
-                "one of 1024, 2048, 3072, 4096, 5120, 6144",
-            )
-            check(
-                1 <= self.serverless_max_concurrency <= 200,
-                "serverless_max_concurrency",
-                self.serverless_max_concurrency,
-                "between 1 and 200",
             )
         check(
             1 <= self.canary_size_percent <= 50,
@@ -295,7 +327,7 @@ class EndpointProps:
 
     @property
     def instance_variant(self) -> bool:
-        return self.variant_kind is VariantKind.INSTANCE
+        return self.variant is VariantKind.INSTANCE
 
     @property
     def isolated(self) -> bool:

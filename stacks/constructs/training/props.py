@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -98,119 +99,57 @@ class TuningProps:
     """Tuning job names are ``<prefix>-<8 hex>`` (32 characters at most); default sagestack-tune."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class TrainingJobProps:
-    """Everything the training state machine does not take from its execution input."""
+MAX_RUNTIME_LIMIT_S = 28 * 24 * 3600
+"""SageMaker's ceiling for MaxRuntimeInSeconds and MaxWaitTimeInSeconds (28 days)."""
 
-    data_bucket: s3.IBucket
-    artifacts_bucket: s3.IBucket
-    encryption_key: kms.IKey
-    training_role: iam.IRole
-    subnets: Sequence[ec2.ISubnet]
-    security_groups: Sequence[ec2.ISecurityGroup]
-    model_package_group_name: str
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingSettings:
+    """What an environment's ``training`` section in cdk.json sets, under the same names.
+
+    This class is the one home of these settings' defaults and checks: stacks/config.py builds it
+    from cdk.json (a key left out takes the default below, a failed check names the key), and
+    TrainingJobProps extends it, so the construct used on its own behaves the same.
+    """
+
     quality_gate_threshold: float
-    create_model_package_group: bool = True
-    """False when a stateful stack owns the group (the app's Data stack): the registry must
-    outlive this stateless construct, and a retained group with a fixed name here would collide
-    with the next deployment of it."""
-    mode: TrainingMode = TrainingMode.SCRIPT
-    """SCRIPT runs ``entry_point`` from ``source_dir``; ALGORITHM runs the built-in XGBoost."""
-    source_dir: Path | None = None
-    """The script-mode code (training/); required in SCRIPT mode, unused in ALGORITHM mode."""
-    entry_point: str = "train.py"
-    """Script-mode entry point inside ``source_dir``; default train.py."""
-    serving_code_dir: Path | None = None
-    """Script mode: inference code shipped next to the entry point, as ``inference/``. train.py
-    copies it into the model's ``code/``, so the registered model.tar.gz serves on a
-    network-isolated endpoint (SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code)."""
-    hyperparameters: Mapping[str, str] = field(default_factory=dict)
-    """Default hyperparameters (strings, as the API requires); execution input merges over them."""
-    eval_metric: str = "auc"
-    """XGBoost eval metric gated on (``validation:<eval_metric>``); default auc."""
-    metric_definitions: Sequence[MetricDefinition] | None = None
-    """Script-mode metric regexes; default ``default_metric_definitions([eval_metric])``."""
-    quality_gate_direction: MetricDirection = MetricDirection.MAXIMIZE
-    """MAXIMIZE: the metric must be >= the threshold; MINIMIZE: <= it. Default MAXIMIZE."""
-    approval_status: ApprovalStatus = ApprovalStatus.PENDING_MANUAL_APPROVAL
-    """Status of registered model packages; default PendingManualApproval."""
+    """A model registers only if its final validation metric reaches this value."""
     instance_type: str = "ml.m5.xlarge"
     """Default training instance type; execution input may override it."""
     instance_count: int = 1
     """Default instance count (above 1 runs distributed XGBoost); input may override it."""
-    volume_size_gib: int = 30
-    """ML storage volume per instance (KMS-encrypted); default 30 GiB."""
-    max_runtime_s: int = 3600
-    """MaxRuntimeInSeconds; default one hour."""
+    mode: TrainingMode = TrainingMode.SCRIPT
+    """SCRIPT runs ``entry_point`` from ``source_dir``; ALGORITHM runs the built-in XGBoost."""
+    hyperparameters: Mapping[str, str] = field(
+        default_factory=lambda: MappingProxyType(
+            {"objective": "binary:logistic", "num_round": "100"}
+        )
+    )
+    """Default hyperparameters (strings, as the API requires); execution input merges over them.
+    Default ``objective=binary:logistic, num_round=100``, enough for either mode to run."""
+    eval_metric: str = "auc"
+    """XGBoost eval metric gated on (``validation:<eval_metric>``); default auc."""
+    approval_status: ApprovalStatus = ApprovalStatus.PENDING_MANUAL_APPROVAL
+    """Status of registered model packages; default PendingManualApproval."""
     use_spot_instances: bool = True
     """Managed spot training with checkpoints; default True."""
-    max_wait_s: int = 7200
-    """MaxWaitTimeInSeconds (spot only, at least ``max_runtime_s``); default two hours."""
-    train_prefix: str = "train/"
-    """Default train channel prefix in the data bucket."""
-    validation_prefix: str = "validation/"
-    """Default validation channel prefix in the data bucket."""
-    train_distribution: S3Distribution = S3Distribution.FULLY_REPLICATED
-    """Train channel distribution; SHARDED_BY_S3KEY splits files across instances."""
-    validation_distribution: S3Distribution = S3Distribution.FULLY_REPLICATED
-    """Validation channel distribution; default FullyReplicated."""
-    content_type: str = "text/csv"
-    """ContentType of both data channels; default text/csv (label first, no header)."""
-    network_isolation: bool = True
-    """EnableNetworkIsolation; default True. Script-mode code always comes as a ``code`` channel."""
-    output_prefix: str = "models/"
-    """Model artifacts go to ``s3://<artifacts>/<output_prefix><job>/output/model.tar.gz``."""
-    checkpoint_prefix: str = "checkpoints/"
-    """Checkpoints go to ``s3://<artifacts>/<checkpoint_prefix><job>/``."""
-    job_name_prefix: str = "sagestack-train"
-    """Training job names are ``<prefix>-<32 hex>``; at most 30 characters."""
-    inference_instance_types: Sequence[str] = ("ml.m5.large",)
-    """Real-time instance types recorded in the model package."""
-    transform_instance_types: Sequence[str] = ("ml.m5.large",)
-    """Batch transform instance types recorded in the model package."""
-    schedule_expression: str | None = None
+    max_runtime_s: int = 3600
+    """MaxRuntimeInSeconds; default one hour."""
+    max_wait_s: int | None = None
+    """MaxWaitTimeInSeconds (spot only, at least ``max_runtime_s``); default twice
+    ``max_runtime_s``, at most 28 days. Always an int after construction."""
+    schedule: str | None = None
     """An EventBridge ``rate(...)``/``cron(...)`` to retrain on; default: none."""
-    trigger_on_new_training_data: bool = False
+    trigger_on_new_data: bool = False
     """Start a run for new objects under ``train_prefix`` (the data bucket must send events to
     EventBridge); default False."""
-    new_training_data_key_suffix: str = ""
-    """With the trigger, only keys ending with this start a run (e.g. ``_SUCCESS``, a marker the
-    container skips as data); default: every new object."""
-    tuning: TuningProps | None = None
-    """Run a hyperparameter tuning job instead of one training job; default: no tuning."""
-    container_log_level: int = 20
-    """sagemaker_container_log_level (script mode); default 20 (INFO)."""
-    log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
-    """Retention of the state machine's execution log; default one year."""
-    grant_role_access: bool = True
-    """Grant the training role the data/artifacts/key access this job needs (False when the
-    role already has it). Read access to the code asset is granted either way."""
-    notification_key: kms.IKey | None = None
-    """Key of the failure topic; default ``encryption_key``, whose policy must then let
-    events.amazonaws.com use it (added automatically when the key is not imported)."""
 
     def __post_init__(self) -> None:
+        wait_s = self.max_wait_s
+        if wait_s is None:
+            wait_s = min(2 * self.max_runtime_s, MAX_RUNTIME_LIMIT_S)
+            object.__setattr__(self, "max_wait_s", wait_s)  # frozen: resolved once, here
         check = prop_checks.check
-        check(
-            self.mode is not TrainingMode.SCRIPT or self.source_dir is not None,
-            "source_dir",
-            self.source_dir,
-            "a directory when mode is SCRIPT",
-        )
-        if self.source_dir is not None:
-            prop_checks.check_directory("source_dir", self.source_dir)
-            if self.mode is TrainingMode.SCRIPT:
-                check(
-                    (Path(self.source_dir) / self.entry_point).is_file(),
-                    "entry_point",
-                    self.entry_point,
-                    f"a file inside {self.source_dir}",
-                )
-        if self.serving_code_dir is not None:
-            prop_checks.check_directory("serving_code_dir", self.serving_code_dir)
-        prop_checks.check_vpc_placement(self.subnets, self.security_groups)
-        prop_checks.check_name_prefix("model_package_group_name", self.model_package_group_name, 63)
-        prop_checks.check_name_prefix("job_name_prefix", self.job_name_prefix, 30)
         check(
             math.isfinite(self.quality_gate_threshold),
             "quality_gate_threshold",
@@ -249,24 +188,116 @@ class TrainingJobProps:
             "between 1 and 100",
         )
         check(
-            1 <= self.volume_size_gib <= 16384,
-            "volume_size_gib",
-            self.volume_size_gib,
-            "between 1 and 16384",
-        )
-        check(
-            1 <= self.max_runtime_s <= 28 * 24 * 3600,
+            1 <= self.max_runtime_s <= MAX_RUNTIME_LIMIT_S,
             "max_runtime_s",
             self.max_runtime_s,
-            "between 1 and 2419200 seconds",
+            f"between 1 and {MAX_RUNTIME_LIMIT_S} seconds",
         )
         if self.use_spot_instances:
             check(
-                self.max_runtime_s <= self.max_wait_s <= 28 * 24 * 3600,
+                self.max_runtime_s <= wait_s <= MAX_RUNTIME_LIMIT_S,
                 "max_wait_s",
                 self.max_wait_s,
-                f"between max_runtime_s ({self.max_runtime_s}) and 2419200",
+                f"between max_runtime_s ({self.max_runtime_s}) and {MAX_RUNTIME_LIMIT_S}",
             )
+        check(
+            self.schedule is None or self.schedule.startswith(("rate(", "cron(")),
+            "schedule",
+            self.schedule,
+            "null or an EventBridge expression such as 'rate(7 days)'",
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingJobProps(TrainingSettings):
+    """Everything the training state machine does not take from its execution input."""
+
+    data_bucket: s3.IBucket
+    artifacts_bucket: s3.IBucket
+    encryption_key: kms.IKey
+    training_role: iam.IRole
+    subnets: Sequence[ec2.ISubnet]
+    security_groups: Sequence[ec2.ISecurityGroup]
+    model_package_group_name: str
+    create_model_package_group: bool = True
+    """False when a stateful stack owns the group (the app's Data stack): the registry must
+    outlive this stateless construct, and a retained group with a fixed name here would collide
+    with the next deployment of it."""
+    source_dir: Path | None = None
+    """The script-mode code (training/); required in SCRIPT mode, unused in ALGORITHM mode."""
+    entry_point: str = "train.py"
+    """Script-mode entry point inside ``source_dir``; default train.py."""
+    serving_code_dir: Path | None = None
+    """Script mode: inference code shipped next to the entry point, as ``inference/``. train.py
+    copies it into the model's ``code/``, so the registered model.tar.gz serves on a
+    network-isolated endpoint (SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code)."""
+    metric_definitions: Sequence[MetricDefinition] | None = None
+    """Script-mode metric regexes; default ``default_metric_definitions([eval_metric])``."""
+    quality_gate_direction: MetricDirection = MetricDirection.MAXIMIZE
+    """MAXIMIZE: the metric must be >= the threshold; MINIMIZE: <= it. Default MAXIMIZE."""
+    volume_size_gib: int = 30
+    """ML storage volume per instance (KMS-encrypted); default 30 GiB."""
+    train_prefix: str = "train/"
+    """Default train channel prefix in the data bucket."""
+    validation_prefix: str = "validation/"
+    """Default validation channel prefix in the data bucket."""
+    train_distribution: S3Distribution = S3Distribution.FULLY_REPLICATED
+    """Train channel distribution; SHARDED_BY_S3KEY splits files across instances."""
+    validation_distribution: S3Distribution = S3Distribution.FULLY_REPLICATED
+    """Validation channel distribution; default FullyReplicated."""
+    content_type: str = "text/csv"
+    """ContentType of both data channels; default text/csv (label first, no header)."""
+    network_isolation: bool = True
+    """EnableNetworkIsolation; default True. Script-mode code always comes as a ``code`` channel."""
+    output_prefix: str = "models/"
+    """Model artifacts go to ``s3://<artifacts>/<output_prefix><job>/output/model.tar.gz``."""
+    checkpoint_prefix: str = "checkpoints/"
+    """Checkpoints go to ``s3://<artifacts>/<checkpoint_prefix><job>/``."""
+    job_name_prefix: str = "sagestack-train"
+    """Training job names are ``<prefix>-<32 hex>``; at most 30 characters."""
+    inference_instance_types: Sequence[str] = ("ml.m5.large",)
+    """Real-time instance types recorded in the model package."""
+    transform_instance_types: Sequence[str] = ("ml.m5.large",)
+    """Batch transform instance types recorded in the model package."""
+    new_data_key_suffix: str = ""
+    """With the trigger, only keys ending with this start a run (e.g. ``_SUCCESS``, a marker the
+    container skips as data); default: every new object."""
+    tuning: TuningProps | None = None
+    """Run a hyperparameter tuning job instead of one training job; default: no tuning."""
+    container_log_level: int = 20
+    """sagemaker_container_log_level (script mode); default 20 (INFO)."""
+    log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
+    """Retention of the state machine's execution log; default one year."""
+    grant_role_access: bool = True
+    """Grant the training role the data/artifacts/key access this job needs (False when the
+    role already has it). Read access to the code asset is granted either way."""
+    notification_key: kms.IKey | None = None
+    """Key of the failure topic; default ``encryption_key``, whose policy must then let
+    events.amazonaws.com use it (added automatically when the key is not imported)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check = prop_checks.check
+        check(
+            self.mode is not TrainingMode.SCRIPT or self.source_dir is not None,
+            "source_dir",
+            self.source_dir,
+            "a directory when mode is SCRIPT",
+        )
+        if self.source_dir is not None:
+            prop_checks.check_directory("source_dir", self.source_dir)
+            if self.mode is TrainingMode.SCRIPT:
+                check(
+                    (Path(self.source_dir) / self.entry_point).is_file(),
+                    "entry_point",
+                    self.entry_point,
+                    f"a file inside {self.source_dir}",
+                )
+        if self.serving_code_dir is not None:
+            prop_checks.check_directory("serving_code_dir", self.serving_code_dir)
+        prop_checks.check_vpc_placement(self.subnets, self.security_groups)
+        prop_checks.check_name_prefix("model_package_group_name", self.model_package_group_name, 63)
+        prop_checks.check_name_prefix("job_name_prefix", self.job_name_prefix, 30)
         for name in ("train_prefix", "validation_prefix", "output_prefix", "checkpoint_prefix"):
             prop_checks.check_s3_prefix(name, getattr(self, name))
         check(
@@ -289,10 +320,10 @@ class TrainingJobProps:
             "a logging level (10, 20, 30, 40 or 50)",
         )
         check(
-            not self.new_training_data_key_suffix or self.trigger_on_new_training_data,
-            "new_training_data_key_suffix",
-            self.new_training_data_key_suffix,
-            "empty unless trigger_on_new_training_data is True",
+            not self.new_data_key_suffix or self.trigger_on_new_data,
+            "new_data_key_suffix",
+            self.new_data_key_suffix,
+            "empty unless trigger_on_new_data is True",
         )
         if self.tuning is not None:
             tuning = self.tuning

@@ -12,6 +12,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from stacks.constructs import prop_checks
 from stacks.constructs.image_uri import XGBOOST_VERSION
 from stacks.constructs.naming import execution_job_name, sagemaker_arn, short_execution_job_name
 from stacks.constructs.state_machines import SAGEMAKER_THROTTLING_ERRORS, observed_state_machine
@@ -271,7 +272,7 @@ def _register_state(
 
 
 def _timeout_s(p: TrainingJobProps) -> int:
-    per_job = p.max_wait_s if p.use_spot_instances else p.max_runtime_s
+    per_job = prop_checks.resolved(p.max_wait_s) if p.use_spot_instances else p.max_runtime_s
     waves = 1
     if p.tuning is not None:
         waves = math.ceil(p.tuning.max_training_jobs / p.tuning.max_parallel_training_jobs)

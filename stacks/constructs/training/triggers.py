@@ -12,12 +12,12 @@ from stacks.constructs.training.props import TrainingJobProps
 
 def add_triggers(scope: Construct, p: TrainingJobProps, state_machine: sfn.StateMachine) -> None:
     """Start the state machine on the configured schedule and/or on new training data."""
-    if p.schedule_expression:
+    if p.schedule:
         events.Rule(
             scope,
             "ScheduleRule",
             description="Retrains on a schedule with the default input.",
-            schedule=events.Schedule.expression(p.schedule_expression),
+            schedule=events.Schedule.expression(p.schedule),
             targets=[
                 targets.SfnStateMachine(
                     state_machine,
@@ -25,10 +25,10 @@ def add_triggers(scope: Construct, p: TrainingJobProps, state_machine: sfn.State
                 )
             ],
         )
-    if p.trigger_on_new_training_data:
+    if p.trigger_on_new_data:
         key_filter = (
-            events.Match.wildcard(f"{p.train_prefix}*{p.new_training_data_key_suffix}")
-            if p.new_training_data_key_suffix
+            events.Match.wildcard(f"{p.train_prefix}*{p.new_data_key_suffix}")
+            if p.new_data_key_suffix
             else events.Match.prefix(p.train_prefix)
         )
         events.Rule(
