@@ -1,4 +1,4 @@
-"""The stateful Data stack: the environment's KMS key and its data, artifacts and log buckets."""
+"""The stateful Data stack: the environment's KMS key, its buckets and its package mirror."""
 
 from __future__ import annotations
 
@@ -12,6 +12,13 @@ from constructs import Construct
 
 from stacks.constructs.discovery import Discovery
 from stacks.constructs.model_registry import model_package_group
+from stacks.constructs.package_mirror import (
+    REPOSITORY_NAME,
+    PackageMirror,
+    PackageMirrorProps,
+    PackageMirrorRef,
+    mirror_domain_name,
+)
 from stacks.constructs.storage import (
     AccessLogBucket,
     DataKey,
@@ -79,7 +86,18 @@ class DataStack(Stack):
             f"SageStack {env}: models that passed the training quality gate",
         )
 
+        # A retained CodeArtifact mirror of PyPI: the notebook and the dev box install the SDK's
+        # dependencies from it without internet.
+        self.package_mirror = PackageMirror(
+            self,
+            "PackageMirror",
+            props=PackageMirrorProps(domain_name=mirror_domain_name(env), key=self.key),
+        )
+        self._mirror_domain_name = mirror_domain_name(env)
+
         self._export("data-key-arn", self.key.key_arn)
+        self._export("codeartifact-domain-arn", self.package_mirror.domain.attr_arn)
+        self._export("codeartifact-repository-arn", self.package_mirror.repository.attr_arn)
         self._export("data-bucket-arn", self.data_bucket.bucket_arn)
         self._export("artifacts-bucket-arn", self.artifacts_bucket.bucket_arn)
 
@@ -134,4 +152,16 @@ class DataStack(Stack):
             key=key,
             data_bucket=bucket("DataBucket", "data-bucket-arn"),
             artifacts_bucket=bucket("ArtifactsBucket", "artifacts-bucket-arn"),
+        )
+
+    def package_mirror_for(self, consumer: Stack) -> PackageMirrorRef:
+        """The package mirror as `consumer` reads it: names as literals (they are chosen here),
+        ARNs imported by export name so the consumer cannot deploy before the mirror exists."""
+        consumer.add_stack_dependency(self, "reads the package mirror by export name")
+        return PackageMirrorRef(
+            domain_name=self._mirror_domain_name,
+            domain_owner=consumer.account,
+            repository_name=REPOSITORY_NAME,
+            domain_arn=Fn.import_value(self._export_name("codeartifact-domain-arn")),
+            repository_arn=Fn.import_value(self._export_name("codeartifact-repository-arn")),
         )

@@ -41,6 +41,7 @@ class DevEnvironmentStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         refs = data.refs_for(self)
+        mirror = data.package_mirror_for(self)
         sdk = SdkWheelAsset(self, "Sdk")
         notebook = SecureNotebook(
             self,
@@ -54,6 +55,7 @@ class DevEnvironmentStack(Stack):
                 security_group=network.security_group,
                 key=refs.key,
                 sdk=sdk,
+                mirror=mirror,
             ),
         )
         CfnOutput(
@@ -74,6 +76,7 @@ class DevEnvironmentStack(Stack):
                     subnets=network.subnet_selection,
                     key=refs.key,
                     sdk=sdk,
+                    mirror=mirror,
                 ),
             )
             grant_workbench(

@@ -73,6 +73,8 @@ NO_RESOURCE_LEVEL_ACTIONS = frozenset(
         "ssmmessages:CreateDataChannel",
         "ssmmessages:OpenControlChannel",
         "ssmmessages:OpenDataChannel",
+        # Conditioned on sts:AWSServiceName wherever granted (CodeArtifact's login token).
+        "sts:GetServiceBearerToken",
     }
 )
 

@@ -10,6 +10,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from stacks.constructs.package_mirror import PackageMirrorRef
+from stacks.constructs.sdk_install import SdkInstallSource, render_dev_box_user_data
 from stacks.constructs.sdk_wheel import SdkWheelAsset
 from stacks.nag import acknowledge
 
@@ -35,18 +37,8 @@ class DevBoxProps:
     key: kms.IKey
     """Encrypts the root volume."""
     sdk: SdkWheelAsset
-
-
-def render_user_data(*, wheel_filename: str, wheel_s3_url: str, region: str) -> list[str]:
-    """First-boot commands: Python 3.11 from the AL2023 repositories (S3, via the gateway
-    endpoint), then the SDK wheel from the assets bucket; nothing from the internet."""
-    wheel = f"/tmp/{wheel_filename}"
-    return [
-        "set -euo pipefail",
-        "dnf install -y python3.11 python3.11-pip",
-        f'aws s3 cp "{wheel_s3_url}" "{wheel}" --region "{region}"',
-        f'python3.11 -m pip install --no-deps --no-index "{wheel}"',
-    ]
+    mirror: PackageMirrorRef
+    """The package index of the SDK's dependencies; the role may read it, and nothing else there."""
 
 
 class DevBox(Construct):
@@ -96,13 +88,19 @@ class DevBox(Construct):
             )
         )
         self.role.add_to_principal_policy(props.sdk.read_statement())
+        for statement in props.mirror.read_statements():
+            self.role.add_to_principal_policy(statement)
 
         user_data = ec2.UserData.for_linux()
         user_data.add_commands(
-            *render_user_data(
-                wheel_filename=props.sdk.wheel_filename,
-                wheel_s3_url=props.sdk.s3_url,
-                region=stack.region,
+            render_dev_box_user_data(
+                SdkInstallSource(
+                    wheel_filename=props.sdk.wheel_filename,
+                    wheel_s3_url=props.sdk.s3_url,
+                    constraints_s3_url=props.sdk.constraints_s3_url,
+                    region=stack.region,
+                    mirror=props.mirror,
+                )
             )
         )
         self.instance = ec2.Instance(

@@ -12,12 +12,16 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from stacks.constructs.package_mirror import PackageMirrorRef
+from stacks.constructs.sdk_install import SdkInstallSource, render_notebook_env
 from stacks.constructs.sdk_wheel import SdkWheelAsset
+from stacks.nag import acknowledge_wildcards
 
 PLATFORM_IDENTIFIER = "notebook-al2023-v1"
 """Amazon Linux 2023, JupyterLab 4: the newest notebook platform (al2-v3 is the default)."""
 
 _SCRIPTS = Path(__file__).parent / "notebook_scripts"
+_IMDS = sagemaker.CfnNotebookInstance.InstanceMetadataServiceConfigurationProperty
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,19 +36,29 @@ class SecureNotebookProps:
     """Encrypts the ML storage volume."""
     sdk: SdkWheelAsset
     """The SDK wheel the lifecycle configuration installs; the role may read exactly that object."""
+    mirror: PackageMirrorRef
+    """The package index of the SDK's dependencies; the role may read it, and nothing else there."""
 
 
-def render_on_start(
-    *, wheel_filename: str, wheel_s3_url: str, region: str, idle_minutes: int
-) -> str:
-    """The on-start script with its placeholders filled (values may be CDK tokens)."""
+def _launch_env(source: SdkInstallSource) -> str:
+    launcher = (_SCRIPTS / "launch_env.sh").read_text().rstrip("\n")
+    return launcher.replace("__NOTEBOOK_ENV_SH__", render_notebook_env(source).rstrip("\n"))
+
+
+def render_on_create(source: SdkInstallSource) -> str:
+    """The on-create script: starts building the SageStack environment in the background."""
+    script = (_SCRIPTS / "on_create.sh").read_text()
+    return script.replace("__LAUNCH_ENV__", _launch_env(source))
+
+
+def render_on_start(source: SdkInstallSource, *, idle_minutes: int) -> str:
+    """The on-start script: ensures the environment (background) and arms the idle stop."""
     script = (_SCRIPTS / "on_start.sh").read_text()
     idle_stop = (_SCRIPTS / "idle_stop.py").read_text().rstrip("\n")
     replacements = {
+        "__LAUNCH_ENV__": _launch_env(source),
         "__IDLE_STOP_PY__": idle_stop,
-        "__WHEEL_FILENAME__": wheel_filename,
-        "__WHEEL_S3_URL__": wheel_s3_url,
-        "__REGION__": region,
+        "__REGION__": source.region,
         "__IDLE_MINUTES__": str(idle_minutes),
     }
     for placeholder, value in replacements.items():
@@ -60,18 +74,21 @@ class SecureNotebook(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, props: SecureNotebookProps) -> None:
         super().__init__(scope, construct_id)
-        on_start = render_on_start(
+        source = SdkInstallSource(
             wheel_filename=props.sdk.wheel_filename,
             wheel_s3_url=props.sdk.s3_url,
+            constraints_s3_url=props.sdk.constraints_s3_url,
             region=Stack.of(self).region,
-            idle_minutes=props.idle_stop_minutes,
+            mirror=props.mirror,
         )
+        hook = sagemaker.CfnNotebookInstanceLifecycleConfig.NotebookInstanceLifecycleHookProperty
         self.lifecycle_config = sagemaker.CfnNotebookInstanceLifecycleConfig(
             self,
             "LifecycleConfig",
+            on_create=[hook(content=Fn.base64(render_on_create(source)))],
             on_start=[
-                sagemaker.CfnNotebookInstanceLifecycleConfig.NotebookInstanceLifecycleHookProperty(
-                    content=Fn.base64(on_start)
+                hook(
+                    content=Fn.base64(render_on_start(source, idle_minutes=props.idle_stop_minutes))
                 )
             ],
         )
@@ -87,17 +104,26 @@ class SecureNotebook(Construct):
             direct_internet_access="Disabled",
             root_access="Disabled",
             platform_identifier=PLATFORM_IDENTIFIER,
+            # IMDSv2 only: session tokens, so a request forwarded by a proxy or an SSRF in a
+            # notebook server cannot read the role's credentials.
+            instance_metadata_service_configuration=_IMDS(
+                minimum_instance_metadata_service_version="2"
+            ),
             lifecycle_config_name=self.lifecycle_config.attr_notebook_instance_lifecycle_config_name,
         )
         # Policies of their own, in this stack, attached to the role from the Iam stack, so they
         # can name this stack's resources without making the Iam stack depend on this one.
-        # The wheel must be readable before the first on-start runs: the notebook waits for it.
+        # The wheel and the mirror must be readable before the first lifecycle script runs: the
+        # notebook waits for this policy.
         sdk_policy = iam.ManagedPolicy(
             self,
             "SdkReadPolicy",
-            description="Notebook instance: read the SageStack SDK wheel",
+            description="Notebook instance: read the SageStack SDK wheel and the package mirror",
             roles=[props.role],
-            statements=[props.sdk.read_statement()],
+            statements=[props.sdk.read_statement(), *props.mirror.read_statements()],
+        )
+        acknowledge_wildcards(
+            sdk_policy, Stack.of(self).resolve(sdk_policy.document.to_json()), evidence=()
         )
         self.notebook.node.add_dependency(sdk_policy)
         # Naming this notebook's ARN needs the notebook first; the idle check starts minutes later.

@@ -23,7 +23,21 @@ SAGEMAKER_ENDPOINTS = {
     "EcrDockerEndpoint": ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
     # The SDK finds buckets, roles and subnets through SSM parameters (stacks.constructs.discovery).
     "SsmEndpoint": ec2.InterfaceVpcEndpointAwsService.SSM,
+    # fit(ml.*) starts the Training stack's state machine and follows its execution.
+    "StepFunctionsEndpoint": ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS,
+    # The package mirror (stacks.constructs.package_mirror): its API for the login token, its
+    # repositories for pip. Private DNS on both, so the public CodeArtifact names resolve here.
+    "CodeArtifactApiEndpoint": ec2.InterfaceVpcEndpointAwsService.CODEARTIFACT_API,
+    "CodeArtifactRepositoriesEndpoint": (
+        ec2.InterfaceVpcEndpointAwsService.CODEARTIFACT_REPOSITORIES
+    ),
 }
+AL2023_REPOSITORY_BUCKET = "al2023-repos-{region}-de612dc2"
+"""The S3 bucket that serves Amazon Linux 2023's dnf repositories in a region (AL2023 user guide);
+the dev box installs Python 3.11 from it through the S3 gateway endpoint. That endpoint has no
+policy (all of S3) today; a policy that restricts it must allow s3:GetObject on
+`arn:aws:s3:::al2023-repos-<region>-de612dc2/*`, or dnf fails on the dev box and the notebook."""
+
 # Session Manager's agent channels; only needed when an EC2 dev box exists.
 SESSION_MANAGER_ENDPOINTS = {
     "SsmMessagesEndpoint": ec2.InterfaceVpcEndpointAwsService.SSM_MESSAGES,

@@ -1,4 +1,4 @@
-"""The project's SDK (the `sagestack` package) as a byte-reproducible wheel in an S3 asset."""
+"""The project's SDK wheel and the lock's pins for its dependencies, byte-reproducible S3 assets."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import base64
 import hashlib
 import io
 import os
+import re
 import tempfile
 import tomllib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
@@ -38,31 +40,52 @@ def _record_hash(data: bytes) -> str:
     return f"sha256={digest.decode()}"
 
 
-def _package_files(package_dir: Path) -> list[tuple[str, bytes]]:
+def _tree_files(source: Path, target: str) -> list[tuple[str, bytes]]:
+    """Every file under `source`, named `target/<relative path>`, minus caches and bytecode."""
     files = []
-    for path in sorted(package_dir.rglob("*")):
-        relative = path.relative_to(package_dir.parent)
+    for path in sorted(source.rglob("*")):
+        relative = path.relative_to(source)
         if any(part in _SKIPPED_NAMES for part in relative.parts):
             continue
         if path.is_dir() or path.suffix in _SKIPPED_SUFFIXES:
             continue
-        files.append((relative.as_posix(), path.read_bytes()))
+        files.append((f"{target}/{relative.as_posix()}", path.read_bytes()))
     return files
 
 
-def build_wheel_bytes(project_root: Path) -> tuple[str, bytes]:
-    """Returns (wheel file name, wheel bytes) for the pure-Python package described by pyproject.
+def _wheel_sources(project_root: Path, pyproject: dict[str, Any]) -> list[tuple[str, bytes]]:
+    """The files hatchling puts in the wheel: `packages`, then `force-include` (the bundled
+    training/ and inference/ code), as archive paths in sorted order."""
+    wheel_target = pyproject.get("tool", {}).get("hatch", {}).get("build", {})
+    wheel_target = wheel_target.get("targets", {}).get("wheel", {})
+    dist = pyproject["project"]["name"].replace("-", "_")
+    files: list[tuple[str, bytes]] = []
+    for package in wheel_target.get("packages", [dist]):
+        files += _tree_files(project_root / package, Path(package).name)
+    for source, target in wheel_target.get("force-include", {}).items():
+        files += _tree_files(project_root / source, target.strip("/"))
+    names = [name for name, _ in files]
+    if len(set(names)) != len(names):
+        raise ValueError("pyproject.toml: force-include overlaps the package's own files")
+    return sorted(files)
 
-    Stored (uncompressed) entries in sorted order with a fixed timestamp and mode: the bytes do
-    not depend on the clock, the file system order, umask or the local zlib build.
+
+def build_wheel_bytes(project_root: Path) -> tuple[str, bytes]:
+    """Returns (wheel file name, wheel bytes): the files and requirements hatchling builds from
+    pyproject.toml (tests/sdk/test_wheel.py compares the two), made reproducible.
+
+    `uv build` would need hatchling from an index at synth; this needs nothing. Stored
+    (uncompressed) entries in sorted order with a fixed timestamp and mode: the bytes do not
+    depend on the clock, the file system order, umask or the local zlib build.
     """
-    project = tomllib.loads((project_root / "pyproject.toml").read_text())["project"]
+    pyproject = tomllib.loads((project_root / "pyproject.toml").read_text())
+    project = pyproject["project"]
     name: str = project["name"]
     version: str = project["version"]
     dist = name.replace("-", "_")
     dist_info = f"{dist}-{version}.dist-info"
 
-    entries = _package_files(project_root / dist)
+    entries = _wheel_sources(project_root, pyproject)
     metadata_lines = [
         "Metadata-Version: 2.1",
         f"Name: {name}",
@@ -71,6 +94,8 @@ def build_wheel_bytes(project_root: Path) -> tuple[str, bytes]:
     ]
     if "requires-python" in project:
         metadata_lines.append(f"Requires-Python: {project['requires-python']}")
+    # pip resolves these from the package mirror; pinned by the constraints from uv.lock.
+    metadata_lines += [f"Requires-Dist: {requirement}" for requirement in project["dependencies"]]
     entries.append((f"{dist_info}/METADATA", ("\n".join(metadata_lines) + "\n").encode()))
     wheel_meta = (
         "Wheel-Version: 1.0\nGenerator: sagestack-cdk\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
@@ -94,9 +119,59 @@ def build_wheel_bytes(project_root: Path) -> tuple[str, bytes]:
     return f"{dist}-{version}-py3-none-any.whl", buffer.getvalue()
 
 
-def build_wheel(project_root: Path = REPO_ROOT) -> WheelFile:
-    """Writes the wheel into a content-addressed temp directory (safe under pytest-xdist)."""
-    filename, data = build_wheel_bytes(project_root)
+KERNEL_REQUIREMENTS = ("ipykernel",)
+"""What the notebook's environment adds to the SDK to be a Jupyter kernel (pinned by the lock too,
+where the dev group holds it)."""
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def locked_constraints(project_root: Path, extra_roots: tuple[str, ...] = ()) -> str:
+    """A pip constraints file (`name==version` lines, sorted) for the closure of the project's
+    runtime dependencies, plus `extra_roots`, as uv.lock pins them.
+
+    The `uv export` equivalent computed from the lock alone, so synth needs no uv: every package
+    reachable through `dependencies` and the extras asked for, whatever its markers (a constraint
+    on a package pip does not need is ignored). No dev or infra group unless named in
+    `extra_roots`.
+    """
+    lock = tomllib.loads((project_root / "uv.lock").read_text())
+    project_name = tomllib.loads((project_root / "pyproject.toml").read_text())["project"]["name"]
+    packages: dict[str, dict[str, Any]] = {}
+    for package in lock["package"]:
+        name = _normalized(package["name"])
+        if name in packages:
+            # A forked resolution (two versions for different platforms) needs markers here.
+            raise ValueError(f"uv.lock pins {name} twice; locked_constraints cannot choose")
+        packages[name] = package
+
+    pins: dict[str, str] = {}
+    pending: list[tuple[str, tuple[str, ...]]] = [(_normalized(project_name), ())]
+    pending += [(_normalized(root), ()) for root in extra_roots]
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    while pending:
+        name, extras = pending.pop()
+        if (name, extras) in seen:
+            continue
+        seen.add((name, extras))
+        if name not in packages:
+            raise ValueError(f"uv.lock has no package {name!r}")
+        package = packages[name]
+        if name != _normalized(project_name):
+            pins[name] = package["version"]
+        dependencies = list(package.get("dependencies", []))
+        for extra in extras:
+            dependencies += package.get("optional-dependencies", {}).get(extra, [])
+        for dependency in dependencies:
+            pending.append((_normalized(dependency["name"]), tuple(dependency.get("extra", ()))))
+    lines = [f"{name}=={version}" for name, version in sorted(pins.items())]
+    return "".join(f"{line}\n" for line in lines)
+
+
+def _content_addressed(filename: str, data: bytes) -> Path:
+    """Writes `data` once into a temp directory named by its hash (safe under pytest-xdist)."""
     directory = (
         Path(tempfile.gettempdir()) / "sagestack-sdk-wheel" / hashlib.sha256(data).hexdigest()
     )
@@ -106,14 +181,23 @@ def build_wheel(project_root: Path = REPO_ROOT) -> WheelFile:
         partial = directory / f".{filename}.{os.getpid()}.partial"
         partial.write_bytes(data)
         partial.replace(path)
-    return WheelFile(path=path, filename=filename)
+    return path
+
+
+def build_wheel(project_root: Path = REPO_ROOT) -> WheelFile:
+    """Writes the wheel into a content-addressed temp directory."""
+    filename, data = build_wheel_bytes(project_root)
+    return WheelFile(path=_content_addressed(filename, data), filename=filename)
+
+
+CONSTRAINTS_FILENAME = "constraints.txt"
 
 
 class SdkWheelAsset(Construct):
-    """The SDK wheel uploaded by `cdk deploy` to the bootstrap assets bucket.
+    """The SDK wheel and its constraints file, uploaded by `cdk deploy` to the assets bucket.
 
-    Instances without internet access install it with `pip install --no-deps` from S3; the
-    runtime dependencies come from the image (SageMaker notebook conda environments).
+    Instances without internet access copy both from S3 and install the wheel with its
+    dependencies from the package mirror (CodeArtifact), pinned to uv.lock by the constraints.
     """
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
@@ -122,14 +206,28 @@ class SdkWheelAsset(Construct):
         self.wheel_filename = wheel.filename
         """File name pip requires (name-version-tags.whl); S3 keys are content hashes instead."""
         self.asset = s3_assets.Asset(self, "Wheel", path=str(wheel.path))
+        constraints = locked_constraints(REPO_ROOT, KERNEL_REQUIREMENTS).encode()
+        self.constraints_asset = s3_assets.Asset(
+            self,
+            "Constraints",
+            path=str(_content_addressed(CONSTRAINTS_FILENAME, constraints)),
+        )
 
     @property
     def s3_url(self) -> str:
         return self.asset.s3_object_url
 
+    @property
+    def constraints_s3_url(self) -> str:
+        return self.constraints_asset.s3_object_url
+
     def read_statement(self) -> iam.PolicyStatement:
-        """s3:GetObject on exactly this wheel, not on the whole (shared) bootstrap assets bucket."""
+        """s3:GetObject on exactly the wheel and the constraints, not on the whole (shared)
+        bootstrap assets bucket."""
         return iam.PolicyStatement(
             actions=["s3:GetObject"],
-            resources=[self.asset.bucket.arn_for_objects(self.asset.s3_object_key)],
+            resources=[
+                asset.bucket.arn_for_objects(asset.s3_object_key)
+                for asset in (self.asset, self.constraints_asset)
+            ],
         )

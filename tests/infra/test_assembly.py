@@ -68,7 +68,7 @@ def test_summary_lists_stacks_resources_and_nag_per_pack(
     assert summary.main([str(synth.outdir)]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"{sum(map(len, ALL_STACK_IDS.values()))} stacks, ")
-    assert "  SageStack-dev-Data: 14 resources" in out
+    assert "  SageStack-dev-Data: 16 resources" in out
     assert "        1  AWS::SageMaker::NotebookInstance" in out
     for pack in ("AwsSolutions", "NIST.800.53.R5", "HIPAA.Security"):
         assert f"  {pack:<16} PASS  0 unacknowledged" in out

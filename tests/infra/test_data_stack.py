@@ -15,6 +15,8 @@ PINNED_DATA_LOGICAL_IDS = {
     "DataBucketB1A7365C": "AWS::S3::Bucket",
     "ArtifactsBucket278B01C3": "AWS::S3::Bucket",
     "ModelPackageGroup": "AWS::SageMaker::ModelPackageGroup",
+    "PackageMirrorDomain9F6965BE": "AWS::CodeArtifact::Domain",
+    "PackageMirrorRepository2937DEDC": "AWS::CodeArtifact::Repository",
 }
 
 
@@ -175,6 +177,8 @@ def test_exports_have_stable_environment_scoped_names(synth: Synth) -> None:
     exports = sorted(o["Export"]["Name"] for o in outputs.values() if "Export" in o)
     assert exports == [
         "sagestack-test-artifacts-bucket-arn",
+        "sagestack-test-codeartifact-domain-arn",
+        "sagestack-test-codeartifact-repository-arn",
         "sagestack-test-data-bucket-arn",
         "sagestack-test-data-key-arn",
     ]
@@ -186,3 +190,34 @@ def test_stack_tags_come_from_config(synth: Synth) -> None:
         "owner": "ml-platform",
         "project": "sagestack",
     }
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_package_mirror_is_a_retained_pypi_mirror_encrypted_with_the_data_key(
+    synth: Synth, env: str
+) -> None:
+    template = synth.template(env, "Data")
+    retained = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+    template.has_resource(
+        "AWS::CodeArtifact::Domain",
+        {
+            "Properties": {
+                "DomainName": f"sagestack-{env}",
+                "EncryptionKey": {"Fn::GetAtt": ["DataKey5CEB6F76", "Arn"]},
+            },
+            **retained,
+        },
+    )
+    template.has_resource(
+        "AWS::CodeArtifact::Repository",
+        {
+            "Properties": Match.object_like(
+                {
+                    "RepositoryName": "pypi",
+                    "DomainName": {"Fn::GetAtt": ["PackageMirrorDomain9F6965BE", "Name"]},
+                    "ExternalConnections": ["public:pypi"],
+                }
+            ),
+            **retained,
+        },
+    )

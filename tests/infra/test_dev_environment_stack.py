@@ -14,12 +14,16 @@ from stacks.nag import flatten_reference
 from .conftest import ENVIRONMENTS, Synth
 
 
-def _on_start_script(synth: Synth, env: str) -> str:
+def _lifecycle_script(synth: Synth, env: str, hook_name: str) -> str:
     (config,) = synth.resources(
         env, "DevEnvironment", "AWS::SageMaker::NotebookInstanceLifecycleConfig"
     ).values()
-    (hook,) = config["Properties"]["OnStart"]
+    (hook,) = config["Properties"][hook_name]
     return flatten_reference(hook["Content"]["Fn::Base64"])
+
+
+def _on_start_script(synth: Synth, env: str) -> str:
+    return _lifecycle_script(synth, env, "OnStart")
 
 
 def _only(resources: dict[str, Any]) -> dict[str, Any]:
@@ -61,12 +65,33 @@ def test_no_physical_names_on_sagemaker_resources(synth: Synth, env: str) -> Non
             )
 
 
-def test_lifecycle_installs_the_sdk_wheel_from_s3_without_dependencies(synth: Synth) -> None:
-    script = _on_start_script(synth, "dev")
-    assert 'WHEEL="/tmp/sagestack-0.1.0-py3-none-any.whl"' in script
-    assert 'aws s3 cp "s3://cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/' in script
-    assert 'install --quiet --no-deps --no-index --force-reinstall "$WHEEL"' in script
-    assert "pip install " not in script.replace('"$pip" install', "")  # nothing from an index
+@pytest.mark.parametrize("hook", ["OnCreate", "OnStart"])
+def test_lifecycle_starts_the_environment_install_in_the_background(
+    synth: Synth, hook: str
+) -> None:
+    script = _lifecycle_script(synth, "dev", hook)
+    assert "nohup setsid /usr/local/lib/sagestack/notebook_env.sh </dev/null" in script
+    assert 'launch_env || echo "SageStack environment: the installer did not start"' in script
+    assert len(base64.b64encode(script.encode())) < 16384  # the lifecycle content limit
+
+
+def test_notebook_environment_comes_from_the_mirror_pinned_to_the_lock(synth: Synth) -> None:
+    _assert_script(
+        _on_start_script(synth, "dev"),
+        'WHEEL="$STATE/sagestack-0.1.0-py3-none-any.whl"',
+        'aws codeartifact get-authorization-token --domain "sagestack-dev"',
+        '--domain-owner "<AWS::AccountId>"',
+        '--repository "pypi"',
+        '--constraint "$STATE/constraints.txt" "$WHEEL" ipykernel',
+        "ipykernel install --user --name sagestack",
+    )
+
+
+def _assert_script(script: str, *fragments: str) -> None:
+    """Every fragment is in the script, and nothing installs from a file instead of the mirror."""
+    for fragment in fragments:
+        assert fragment in script, fragment
+    assert "--no-index" not in script
 
 
 @pytest.mark.parametrize(("env", "minutes"), [("dev", 60), ("test", 30), ("prod", 120)])
@@ -88,7 +113,40 @@ def test_notebook_role_may_read_exactly_the_wheel_before_first_start(synth: Synt
     sdk_policy_id = resources[notebook_id]["DependsOn"][0]
     statement = resources[sdk_policy_id]["Properties"]["PolicyDocument"]["Statement"]
     assert statement[0]["Action"] == "s3:GetObject"
-    assert flatten_reference(statement[0]["Resource"]).endswith(".whl")
+    wheel, constraints = (flatten_reference(r) for r in statement[0]["Resource"])
+    assert (wheel[-4:], constraints[-4:]) == (".whl", ".txt")
+    assert _mirror_statements(statement[1:], "dev")
+
+
+def _mirror_statements(statements: list[dict[str, Any]], env: str) -> bool:
+    """The package mirror's read grants, exactly: token, endpoint + read, conditioned STS."""
+    assert statements == [
+        {
+            "Action": "codeartifact:GetAuthorizationToken",
+            "Effect": "Allow",
+            "Resource": {"Fn::ImportValue": f"sagestack-{env}-codeartifact-domain-arn"},
+        },
+        {
+            "Action": ["codeartifact:GetRepositoryEndpoint", "codeartifact:ReadFromRepository"],
+            "Effect": "Allow",
+            "Resource": {"Fn::ImportValue": f"sagestack-{env}-codeartifact-repository-arn"},
+        },
+        {
+            "Action": "sts:GetServiceBearerToken",
+            "Condition": {"StringEquals": {"sts:AWSServiceName": "codeartifact.amazonaws.com"}},
+            "Effect": "Allow",
+            "Resource": "*",
+        },
+    ]
+    return True
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_notebook_accepts_imdsv2_only(synth: Synth, env: str) -> None:
+    synth.template(env, "DevEnvironment").has_resource_properties(
+        "AWS::SageMaker::NotebookInstance",
+        {"InstanceMetadataServiceConfiguration": {"MinimumInstanceMetadataServiceVersion": "2"}},
+    )
 
 
 def test_idle_stop_policy_names_only_this_notebook(synth: Synth) -> None:
@@ -171,13 +229,23 @@ def test_dev_box_ami_comes_from_the_public_ssm_parameter(synth: Synth) -> None:
     assert parameter["Default"].startswith("/aws/service/ami-amazon-linux-latest/al2023-ami-")
 
 
-def test_dev_box_user_data_installs_the_sdk(synth: Synth) -> None:
+def test_dev_box_user_data_installs_the_sdk_from_the_mirror(synth: Synth) -> None:
     instance = _only(synth.resources("dev", "DevEnvironment", "AWS::EC2::Instance"))
-    user_data = flatten_reference(instance["UserData"]["Fn::Base64"])
-    assert (
-        'python3.11 -m pip install --no-deps --no-index "/tmp/sagestack-0.1.0-py3-none-any.whl"'
-        in user_data
+    _assert_script(
+        flatten_reference(instance["UserData"]["Fn::Base64"]),
+        "dnf install -y -q python3.11 python3.11-pip",
+        'WHEEL="$OPT/sagestack-0.1.0-py3-none-any.whl"',
+        '--constraint "$OPT/constraints.txt" "$WHEEL"',
+        '--domain "sagestack-dev"',
+        'ln -sf "$OPT/venv/bin/sagestack" /usr/local/bin/sagestack',
     )
+
+
+def test_dev_box_role_may_read_the_mirror(synth: Synth) -> None:
+    (policy,) = synth.resources("dev", "DevEnvironment", "AWS::IAM::Policy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    mirror = [s for s in statements if "codeartifact" in str(s) or "sts:" in str(s)]
+    assert _mirror_statements(mirror, "dev")
 
 
 def test_dev_box_role_has_no_managed_policies_but_session_manager_channels(synth: Synth) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import ipaddress
+from pathlib import Path
 
 import pytest
 from aws_cdk.assertions import Match
@@ -18,6 +20,9 @@ SAGEMAKER_SERVICES = {
     "ecr.api",
     "ecr.dkr",
     "ssm",
+    "states",
+    "codeartifact.api",
+    "codeartifact.repositories",
 }
 SESSION_MANAGER_SERVICES = {"ssmmessages", "ec2messages"}
 
@@ -140,3 +145,55 @@ def test_discovery_parameters(synth: Synth, name: str) -> None:
 def test_flow_log_group_logical_id_is_pinned(synth: Synth) -> None:
     resources = synth.template_json("dev", "Network")["Resources"]
     assert resources["NetworkFlowLogGroup4F8CEEEF"]["Type"] == "AWS::Logs::LogGroup"
+
+
+SDK_DIR = Path(__file__).resolve().parents[2] / "sagestack"
+# boto3's service name -> the VPC endpoint's (com.amazonaws.<region>.<name>). A client the SDK
+# starts to use that is missing here fails the test below: add its endpoint and its line.
+BOTO3_ENDPOINT_SERVICES = {
+    "s3": "s3",
+    "sagemaker": "sagemaker.api",
+    "sagemaker-runtime": "sagemaker.runtime",
+    "logs": "logs",
+    "ssm": "ssm",
+    "stepfunctions": "states",
+    "sts": "sts",
+    "ecr": "ecr.api",
+    "codeartifact": "codeartifact.api",
+}
+
+
+def sdk_boto3_services() -> dict[str, set[str]]:
+    """Every `<anything>.client("<service>", ...)` call in sagestack/ (boto3.client, a Session's,
+    the SDK's Platform.client), service -> the files that make it."""
+    found: dict[str, set[str]] = {}
+    for path in sorted(SDK_DIR.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "client"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
+                found.setdefault(node.args[0].value, set()).add(path.name)
+    return found
+
+
+def test_the_sdk_scan_finds_the_clients_known_today() -> None:
+    assert {"s3", "sagemaker", "sagemaker-runtime", "logs", "ssm", "stepfunctions"} <= set(
+        sdk_boto3_services()
+    )
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_aws_service_the_sdk_calls_has_a_vpc_endpoint(synth: Synth, env: str) -> None:
+    services = sdk_boto3_services()
+    unmapped = sorted(set(services) - set(BOTO3_ENDPOINT_SERVICES))
+    assert not unmapped, f"SDK clients with no known endpoint name: {unmapped} in {services}"
+    endpoints = set(_endpoint_services(synth, env))
+    missing = {
+        s: sorted(services[s]) for s in services if BOTO3_ENDPOINT_SERVICES[s] not in endpoints
+    }
+    assert not missing, f"no VPC endpoint for what the SDK calls: {missing}"

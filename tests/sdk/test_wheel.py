@@ -9,6 +9,7 @@ in-process.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -19,6 +20,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+from stacks.constructs.sdk_wheel import build_wheel_bytes
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLED = {"training": "sagestack/_bundled/training", "inference": "sagestack/_bundled/inference"}
@@ -41,6 +44,7 @@ class LeastSquares(Model):
 '''
 
 SCRIPT = """
+import io
 import json
 import sys
 import tarfile
@@ -126,6 +130,14 @@ def _uv_run(args: list[str], cwd: Path) -> None:
     assert online.returncode == 0, f"{args}:\n{offline.stderr}\n{online.stderr}"
 
 
+def _requires_dist(wheel: zipfile.ZipFile) -> set[str]:
+    (metadata,) = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
+    lines = wheel.read(metadata).decode().splitlines()
+    return {
+        line.removeprefix("Requires-Dist: ") for line in lines if line.startswith("Requires-Dist:")
+    }
+
+
 def _source_files(directory: Path) -> set[str]:
     return {
         path.relative_to(directory).as_posix()
@@ -149,6 +161,14 @@ def test_the_installed_wheel_fits_deploys_and_predicts_without_the_repository(
     for directory, target in BUNDLED.items():
         packed = {n[len(target) + 1 :] for n in names if n.startswith(f"{target}/")}
         assert packed == _source_files(REPO / directory), directory  # every file, new ones too
+    # The wheel synth ships to the notebook and the dev box (stacks/constructs/sdk_wheel.py,
+    # built without hatchling): the same files and the same requirements as this one.
+    _, synth_bytes = build_wheel_bytes(REPO)
+    with zipfile.ZipFile(io.BytesIO(synth_bytes)) as synth_wheel, zipfile.ZipFile(wheel) as built:
+        assert {n for n in synth_wheel.namelist() if ".dist-info/" not in n} == {
+            n for n in names if ".dist-info/" not in n
+        }
+        assert _requires_dist(synth_wheel) == _requires_dist(built)
 
     # The lock's versions for the wheel's own requirements (no dev or infra groups).
     constraints = tmp_path / "constraints.txt"
