@@ -21,6 +21,9 @@ PIP_CONFIG_FILE=/dev/null "$OPT/venv/bin/python" -m pip install --quiet \
 unset PIP_INDEX_URL
 chmod -R a+rX "$OPT"
 ln -sf "$OPT/venv/bin/sagestack" /usr/local/bin/sagestack
-ln -sf "$OPT/venv/bin/python" /usr/local/bin/sagestack-python
+# A wrapper, not a link: Python finds its venv from the path it was started by, so a linked
+# interpreter in /usr/local/bin would not see the SDK.
+printf '#!/bin/sh\nexec %s/venv/bin/python "$@"\n' "$OPT" > /usr/local/bin/sagestack-python
+chmod 755 /usr/local/bin/sagestack-python
 sagestack --help >/dev/null
 echo "SageStack SDK ready: sagestack --help; sagestack-python for scripts"
