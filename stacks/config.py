@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+from sagestack.contract import patterns
+
 CONTEXT_KEY = "sagestack"
 """The cdk.json context key that holds the SageStack settings."""
 
@@ -26,7 +28,7 @@ _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
 _AZ = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d[a-z]$")
 _EC2_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
-_ML_INSTANCE_TYPE = re.compile(r"^ml\.[a-z][a-z0-9-]*\.[a-z0-9]+$")
+_ML_INSTANCE_TYPE = patterns.ML_INSTANCE_TYPE
 
 
 class ConfigError(ValueError):
@@ -318,7 +320,7 @@ def _training(section: _Section) -> TrainingConfig:
     return training
 
 
-_MODEL_PACKAGE_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/.+$")
+_MODEL_PACKAGE_ARN = patterns.MODEL_PACKAGE_ARN
 
 
 def _serving(section: _Section) -> ServingConfig:

@@ -15,13 +15,12 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 
+from sagestack.contract import patterns, prefixes
 from stacks.constructs import prop_checks
 
-_INSTANCE_TYPE_RE = re.compile(r"^ml\.([a-z0-9]+)\.[a-z0-9]+$")
 # Families with local NVMe storage, where SageMaker rejects a volume KMS key (m5d, c5d, r5d,
 # g4dn, p3dn, p4d, …). Not exhaustive (g5/g6 also have NVMe): the API names the others.
 _NVME_FAMILY_RE = re.compile(r"^[a-z]+[0-9]+[a-z]*d[n]?$")
-_MODEL_PACKAGE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/.+")
 
 
 class VariantKind(enum.Enum):
@@ -80,7 +79,7 @@ class EndpointProps:
     data_capture_sampling_percent: int = 20
     """Share of requests/responses captured to the artifacts bucket (instance variants; 0
     turns capture off); default 20."""
-    data_capture_prefix: str = "data-capture/"
+    data_capture_prefix: str = prefixes.DATA_CAPTURE
     """Capture destination prefix in the artifacts bucket."""
     traffic_shifting: TrafficShifting = TrafficShifting.CANARY
     """Blue/green traffic shifting mode; default CANARY."""
@@ -137,7 +136,7 @@ class EndpointProps:
         )
         if self.model_package_arn is not None and not Token.is_unresolved(self.model_package_arn):
             check(
-                bool(_MODEL_PACKAGE_ARN_RE.match(self.model_package_arn)),
+                patterns.is_model_package_arn(self.model_package_arn),
                 "model_package_arn",
                 self.model_package_arn,
                 "arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>",
@@ -158,7 +157,7 @@ class EndpointProps:
         )
         if self.variant_kind is VariantKind.INSTANCE:
             prop_checks.check_vpc_placement(self.subnets, self.security_groups)
-            match = _INSTANCE_TYPE_RE.match(self.instance_type)
+            match = patterns.ML_INSTANCE_TYPE.match(self.instance_type)
             check(
                 match is not None,
                 "instance_type",
@@ -167,7 +166,7 @@ class EndpointProps:
             )
             assert match is not None
             check(
-                not _NVME_FAMILY_RE.match(match.group(1)),
+                not _NVME_FAMILY_RE.match(match["family"]),
                 "instance_type",
                 self.instance_type,
                 "a type without local NVMe storage (SageMaker refuses a KMS volume key there)",
@@ -265,7 +264,7 @@ class EndpointProps:
         ):
             prop_checks.check_s3_prefix(name, getattr(self, name))
         check(
-            bool(_INSTANCE_TYPE_RE.match(self.transform_instance_type)),
+            patterns.is_ml_instance_type(self.transform_instance_type),
             "transform_instance_type",
             self.transform_instance_type,
             "an ml.* instance type",
