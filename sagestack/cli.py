@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from sagestack import cli_cloud
+from sagestack.contract.hyperparameters import decode_value
 from sagestack.local.channels import Channel, ChannelError, local_path
-from sagestack.local.hyperparameters import decode_value
 from sagestack.local.job_spec import TrainingJobSpec
 from sagestack.local.training import TrainingJobError, TrainingJobResult, run_training_job
 

@@ -34,6 +34,21 @@ def inference_dir() -> Path:
     return _code_dir("inference")
 
 
+def contract_files() -> dict[str, Path]:
+    """What a code archive adds so its scripts can import ``sagestack.contract``: archive path
+    (``sagestack/__init__.py``, ``sagestack/contract/<module>.py``) -> the installed file.
+
+    The package itself, not a copy: in the wheel and in the checkout alike it sits beside this
+    module. ``sagestack/__init__.py`` comes too (it imports nothing eagerly), so the name
+    resolves as a regular package ahead of any namespace package.
+    """
+    package = Path(__file__).resolve().parent
+    files = {"sagestack/__init__.py": package / "__init__.py"}
+    for module in sorted((package / "contract").glob("*.py")):
+        files[f"sagestack/contract/{module.name}"] = module
+    return files
+
+
 def default_state_dir() -> Path:
     """Root for local jobs, artifacts and endpoints: ``.sagestack/`` under the working dir.
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+from sagestack.contract import patterns
 from stacks.constructs.prop_checks import PropError
 from stacks.constructs.serving.props import ServingSettings, TrafficShifting, VariantKind
 from stacks.constructs.training.props import ApprovalStatus, TrainingMode, TrainingSettings
@@ -31,7 +32,7 @@ _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
 _AZ = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d[a-z]$")
 _EC2_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
-_ML_INSTANCE_TYPE = re.compile(r"^ml\.[a-z][a-z0-9-]*\.[a-z0-9]+$")
+_ML_INSTANCE_TYPE = patterns.ML_INSTANCE_TYPE
 
 
 class ConfigError(ValueError):

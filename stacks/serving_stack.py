@@ -10,13 +10,9 @@ from aws_cdk import Stack
 from constructs import Construct
 
 from sagestack import paths
+from sagestack.contract import prefixes
 from stacks.constructs import prop_checks
 from stacks.constructs.discovery import Discovery
-from stacks.constructs.job_roles import (
-    BATCH_TRANSFORM_PREFIX,
-    DATA_CAPTURE_PREFIX,
-    TRAINING_OUTPUT_PREFIX,
-)
 from stacks.constructs.notifications import notification_key
 from stacks.constructs.retention import retention
 from stacks.constructs.serving.construct import ServingEndpoint
@@ -80,9 +76,9 @@ class ServingStack(Stack):
                 subnets=network.subnets,
                 security_groups=[network.security_group],
                 source_dir=props.source_dir,
-                data_capture_prefix=DATA_CAPTURE_PREFIX,
-                transform_output_prefix=BATCH_TRANSFORM_PREFIX,
-                model_artifacts_prefix=TRAINING_OUTPUT_PREFIX,
+                data_capture_prefix=prefixes.DATA_CAPTURE,
+                transform_output_prefix=prefixes.BATCH_TRANSFORM,
+                model_artifacts_prefix=prefixes.TRAINING,
                 transform_job_name_prefix=f"sagestack-{props.environment}-batch",
                 log_retention=retention(props.log_retention_days),
                 # The foundation's model role already reads artifacts and data, writes

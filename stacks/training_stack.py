@@ -10,9 +10,9 @@ from aws_cdk import Stack
 from constructs import Construct
 
 from sagestack import paths
+from sagestack.contract import metrics, prefixes
 from stacks.constructs import prop_checks
 from stacks.constructs.discovery import Discovery
-from stacks.constructs.job_roles import TRAINING_OUTPUT_PREFIX
 from stacks.constructs.notifications import notification_key
 from stacks.constructs.retention import retention
 from stacks.constructs.training.construct import TrainingJob
@@ -28,7 +28,6 @@ from stacks.constructs.training.props import (
 from stacks.data_stack import DataStack
 from stacks.iam_stack import IamStack
 from stacks.network_stack import NetworkStack
-from training import metrics
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,8 +110,8 @@ class TrainingStack(Stack):
                 serving_code_dir=props.serving_code_dir if script_mode else None,
                 metric_definitions=definitions,
                 train_distribution=props.train_distribution,
-                output_prefix=f"{TRAINING_OUTPUT_PREFIX}models/",
-                checkpoint_prefix=f"{TRAINING_OUTPUT_PREFIX}checkpoints/",
+                output_prefix=prefixes.TRAINING_MODELS,
+                checkpoint_prefix=prefixes.TRAINING_CHECKPOINTS,
                 job_name_prefix=f"sagestack-{props.environment}-train",
                 new_data_key_suffix=props.new_data_key_suffix,
                 tuning=props.tuning,

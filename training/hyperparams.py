@@ -2,8 +2,9 @@
 
 Legacy script mode passes sorted `--k v` args with Python-style `True`; SDK v3 passes insertion
 order with `true`; a built-in style launch passes nothing and leaves hyperparameters.json
-(contract 1.4). The result is the same TrainConfig either way, and a bad value fails with a
-sentence naming the hyperparameter instead of an XGBoost stack trace.
+(the v2 SDK JSON-encodes every value there, v3 writes strings raw). The result is the same
+TrainConfig either way, and a bad value fails with a sentence naming the hyperparameter instead
+of an XGBoost stack trace.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import metrics
 from job_errors import UserError
+
+from sagestack.contract import metrics
+from sagestack.contract.hyperparameters import decode_value
 
 OBJECTIVES = (
     "reg:squarederror",
@@ -117,16 +120,6 @@ def parse_bool(name: str, value: str) -> bool:
     raise UserError(f"Hyperparameter {name}={value!r} is not a boolean; use true or false")
 
 
-def _decode_file_value(raw: Any) -> Any:
-    """SDK v2 JSON-encodes every value (`"\\"binary:logistic\\""`); v3 writes strings raw."""
-    if not isinstance(raw, str):
-        return raw
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, ValueError):
-        return raw
-
-
 def read_hyperparameters_file(path: str) -> dict[str, Any]:
     if not os.path.isfile(path):
         return {}
@@ -137,7 +130,7 @@ def read_hyperparameters_file(path: str) -> dict[str, Any]:
             raise UserError(f"{path} is not valid JSON: {e}") from e
     if not isinstance(data, dict):
         raise UserError(f"{path} must hold a JSON object of hyperparameters")
-    return {k: _decode_file_value(v) for k, v in data.items()}
+    return {k: decode_value(v) for k, v in data.items()}
 
 
 class _Parser(argparse.ArgumentParser):

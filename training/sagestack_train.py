@@ -2,9 +2,11 @@
 
 sagestack.sdk.packaging puts this file in a source directory next to the user's module and the
 few ``sagestack`` modules ``Model`` needs, so it runs in any image with Python and numpy, under
-either launch path (``python -m sagestack_train`` or ``python3 sagestack_train.py``, contract
-1.2). This file itself imports only the standard library: everything about data formats belongs
-to the model class (``read_channel``), everything about the SageMaker contract lives here.
+either launch path (``python -m sagestack_train`` under the legacy toolkit, or
+``python3 sagestack_train.py`` as SDK v3's driver and our ContainerEntrypoint run it). This file
+imports only the standard library and ``sagestack.contract`` (shipped beside it): everything
+about data formats belongs to the model class (``read_channel``), everything about how
+SageMaker hands a job its inputs lives here or in the contract.
 
 A run: find the class from the ``sagestack_model`` hyperparameter (or $SAGESTACK_MODEL), read
 every data channel with the model's ``read_channel``, call ``train``, print ``evaluate`` metrics
@@ -25,6 +27,9 @@ import time
 import traceback
 from collections.abc import Mapping
 from typing import Any
+
+from sagestack.contract import paths
+from sagestack.contract.hyperparameters import decode_value
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODEL_HYPERPARAMETER = "sagestack_model"
@@ -53,7 +58,7 @@ def log(message: str) -> None:
 def failure_path(environ: Mapping[str, str]) -> str:
     if environ.get("SM_OUTPUT_FAILURE"):
         return environ["SM_OUTPUT_FAILURE"]
-    return os.path.join(environ.get("SM_OUTPUT_DIR", "/opt/ml/output"), "failure")
+    return os.path.join(environ.get("SM_OUTPUT_DIR", paths.OUTPUT_DIR), paths.FAILURE_FILE)
 
 
 def write_failure(path: str, message: str) -> None:
@@ -74,7 +79,7 @@ def write_failure(path: str, message: str) -> None:
 def _config_dir(environ: Mapping[str, str]) -> str:
     if environ.get("SM_INPUT_CONFIG_DIR"):
         return environ["SM_INPUT_CONFIG_DIR"]
-    return os.path.join(environ.get("SM_INPUT_DIR", "/opt/ml/input"), "config")
+    return os.path.join(environ.get("SM_INPUT_DIR", paths.INPUT_DIR), "config")
 
 
 def _json(environ: Mapping[str, str], variable: str, path: str) -> Any:
@@ -91,25 +96,16 @@ def _json(environ: Mapping[str, str], variable: str, path: str) -> Any:
         raise JobError(f"{variable} / {path} is not valid JSON: {exc}") from exc
 
 
-def decode(value: Any) -> Any:
-    """Hyperparameter values arrive as strings (JSON-encoded by the v2 SDK, raw by v3)."""
-    if not isinstance(value, str):
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value
-
-
 def all_hyperparameters(environ: Mapping[str, str]) -> dict[str, Any]:
     """hyperparameters.json (every launch path writes it), else SM_HPS (already decoded)."""
-    path = os.path.join(_config_dir(environ), "hyperparameters.json")
-    raw = _json({}, "hyperparameters.json", path) if os.path.isfile(path) else None
+    path = os.path.join(_config_dir(environ), paths.HYPERPARAMETERS_FILE)
+    raw = _json({}, paths.HYPERPARAMETERS_FILE, path) if os.path.isfile(path) else None
     if raw is None:
         raw = _json(environ, "SM_HPS", "")
     if raw is not None and not isinstance(raw, dict):
         raise JobError("the hyperparameters must be a JSON object")
-    return {str(key): decode(value) for key, value in (raw or {}).items()}
+    # Values arrive as strings (JSON-encoded by the v2 SDK, raw by v3).
+    return {str(key): decode_value(value) for key, value in (raw or {}).items()}
 
 
 def user_hyperparameters(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -160,7 +156,7 @@ def data_channels(environ: Mapping[str, str], input_data_config: Mapping[str, An
     for key, value in environ.items():
         if key.startswith("SM_CHANNEL_") and value:
             channels[key[len("SM_CHANNEL_") :].lower()] = value
-    data_dir = os.path.join(environ.get("SM_INPUT_DIR", "/opt/ml/input"), "data")
+    data_dir = os.path.join(environ.get("SM_INPUT_DIR", paths.INPUT_DIR), "data")
     for name in input_data_config:
         path = os.path.join(data_dir, name)
         if name not in channels and os.path.isdir(path):
@@ -205,7 +201,7 @@ def embed_serving_code(model_dir: str) -> list[str]:
     with open(manifest_path, encoding="utf-8") as handle:
         names = json.load(handle).get("serve", [])
     for name in names:
-        target = os.path.join(model_dir, "code", name)
+        target = os.path.join(model_dir, paths.MODEL_CODE_SUBDIR, name)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         shutil.copyfile(os.path.join(HERE, name), target)
     return names
@@ -216,13 +212,10 @@ def train_model(environ: Mapping[str, str]) -> dict[str, Any]:
     values = all_hyperparameters(environ)
     spec = model_class_spec(values, environ)
     config_dir = _config_dir(environ)
-    input_data_config = (
-        _json(environ, "SM_INPUT_DATA_CONFIG", os.path.join(config_dir, "inputdataconfig.json"))
-        or {}
-    )
-    resource_config = (
-        _json(environ, "SM_RESOURCE_CONFIG", os.path.join(config_dir, "resourceconfig.json")) or {}
-    )
+    data_config_file = os.path.join(config_dir, paths.INPUT_DATA_CONFIG_FILE)
+    input_data_config = _json(environ, "SM_INPUT_DATA_CONFIG", data_config_file) or {}
+    resource_config_file = os.path.join(config_dir, paths.RESOURCE_CONFIG_FILE)
+    resource_config = _json(environ, "SM_RESOURCE_CONFIG", resource_config_file) or {}
     all_hosts, current = hosts(environ, resource_config)
     if current != all_hosts[0]:
         log(f"{current}: a sagestack Model trains on the first host ({all_hosts[0]}) only")
@@ -267,7 +260,7 @@ def train_model(environ: Mapping[str, str]) -> dict[str, Any]:
     if line:
         log(line)
 
-    model_dir = environ.get("SM_MODEL_DIR", "/opt/ml/model")
+    model_dir = environ.get("SM_MODEL_DIR", paths.MODEL_DIR)
     os.makedirs(model_dir, exist_ok=True)
     _call(model, "save", fitted, model_dir)
     embedded = embed_serving_code(model_dir)
@@ -279,7 +272,7 @@ def train_model(environ: Mapping[str, str]) -> dict[str, Any]:
         "metrics": metrics,
         "hyperparameters": hyperparameters,
     }
-    output_dir = environ.get("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data")
+    output_dir = environ.get("SM_OUTPUT_DATA_DIR", paths.OUTPUT_DATA_DIR)
     os.makedirs(output_dir, exist_ok=True)
     with open(os.path.join(output_dir, EVALUATION_FILE), "w", encoding="utf-8") as handle:
         json.dump(report, handle, indent=2, sort_keys=True)

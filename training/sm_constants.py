@@ -1,10 +1,12 @@
 """Every SageMaker name the training script reads or writes: env vars, /opt/ml paths, file names.
 
-Kept in one module so a reader can check the whole contract (../shared/SAGEMAKER_CONTRACT.md
-sections 1.1-1.3, 1.9, 1.10) against one list, and so the local runtime and the container can
-never disagree about a spelling. Standard library only and no sibling imports: the CDK app
-imports it too, as `training.sm_constants`.
+Kept in one module so a reader can check them against one list. The /opt/ml layout and its file
+names come from sagestack.contract.paths (the archive carries that package), so the stacks, the
+local runtime and the container can never disagree about a spelling. No sibling imports: the
+CDK app imports it too, as `training.sm_constants`.
 """
+
+from sagestack.contract import paths
 
 # --- Environment variables set by SageMaker toolkits (legacy sagemaker-containers and SDK v3) ---
 SM_MODEL_DIR = "SM_MODEL_DIR"
@@ -32,18 +34,18 @@ COLLECTIVE_TIMEOUT_ENV = "SAGESTACK_COLLECTIVE_TIMEOUT_S"
 DEFAULT_COLLECTIVE_TIMEOUT_S = 300
 
 # --- /opt/ml fallbacks, used only when the variable above is absent ---
-DEFAULT_MODEL_DIR = "/opt/ml/model"
-DEFAULT_OUTPUT_DATA_DIR = "/opt/ml/output/data"
-DEFAULT_OUTPUT_DIR = "/opt/ml/output"
-DEFAULT_INPUT_DIR = "/opt/ml/input"
-DEFAULT_INPUT_CONFIG_DIR = "/opt/ml/input/config"
-DEFAULT_CHECKPOINT_DIR = "/opt/ml/checkpoints"
+DEFAULT_MODEL_DIR = paths.MODEL_DIR
+DEFAULT_OUTPUT_DATA_DIR = paths.OUTPUT_DATA_DIR
+DEFAULT_OUTPUT_DIR = paths.OUTPUT_DIR
+DEFAULT_INPUT_DIR = paths.INPUT_DIR
+DEFAULT_INPUT_CONFIG_DIR = paths.INPUT_CONFIG_DIR
+DEFAULT_CHECKPOINT_DIR = paths.CHECKPOINT_DIR
 
-HYPERPARAMETERS_FILE = "hyperparameters.json"
-INPUT_DATA_CONFIG_FILE = "inputdataconfig.json"
-RESOURCE_CONFIG_FILE = "resourceconfig.json"
-CHECKPOINT_CONFIG_FILE = "checkpointconfig.json"
-FAILURE_FILE = "failure"
+HYPERPARAMETERS_FILE = paths.HYPERPARAMETERS_FILE
+INPUT_DATA_CONFIG_FILE = paths.INPUT_DATA_CONFIG_FILE
+RESOURCE_CONFIG_FILE = paths.RESOURCE_CONFIG_FILE
+CHECKPOINT_CONFIG_FILE = paths.CHECKPOINT_CONFIG_FILE
+FAILURE_FILE = paths.FAILURE_FILE
 FAILURE_REASON_MAX_CHARS = 1024  # DescribeTrainingJob.FailureReason keeps this many
 
 # --- Artifacts ---
@@ -54,9 +56,10 @@ EVALUATION_FILE = "evaluation.json"
 # The Training stack ships inference/ next to train.py; the job copies it to <model dir>/code/,
 # where a network-isolated endpoint finds it (SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code).
 SERVING_CODE_DIR = "inference"
-MODEL_CODE_DIR = "code"
+MODEL_CODE_DIR = paths.MODEL_CODE_SUBDIR
 
-# --- Channels and content types (built-in algorithm names, contract 1.9) ---
+# --- Channels and content types: the built-in XGBoost algorithm's names (AWS docs, "Input/Output
+# Interface for the XGBoost Algorithm") ---
 TRAIN_CHANNEL = "train"
 VALIDATION_CHANNEL = "validation"
 # Channels SDK v3 adds for its own use; never data.

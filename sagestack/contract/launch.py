@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import shlex
 
+from sagestack.contract.paths import CODE_DIR, channel_dir
+
 # The channel that carries the training code archive, and where SageMaker puts its files.
 CODE_CHANNEL = "code"
-CODE_CHANNEL_DIR = "/opt/ml/input/data/code"
-# Where the code is unpacked: the directory the toolkit itself would use (sagemaker-containers
-# ``_env.code_dir``), so a script sees the same layout on either launch path.
-CODE_DIR = "/opt/ml/code"
+CODE_CHANNEL_DIR = channel_dir(CODE_CHANNEL)
 
 # The container environment for every launch that goes through the toolkit's install step.
 TOOLKIT_OFFLINE_INSTALL_ENVIRONMENT = {"PIP_NO_BUILD_ISOLATION": "false"}
@@ -36,6 +35,9 @@ TOOLKIT_OFFLINE_INSTALL_ENVIRONMENT = {"PIP_NO_BUILD_ISOLATION": "false"}
 
 def training_entrypoint(archive_name: str, program: str) -> list[str]:
     """``ContainerEntrypoint`` that unpacks the code channel's archive and runs ``program``.
+
+    The archive goes to CODE_DIR, the directory the toolkit itself would use, so a script sees
+    the same layout on either launch path.
 
     ``exec`` makes the script the container's main process, so its exit code and its own
     ``/opt/ml/output/failure`` decide the job's status and ``FailureReason``.

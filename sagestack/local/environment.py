@@ -7,10 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sagestack.contract.hyperparameters import decode_value, encode_value
 from sagestack.local.hyperparameters import (
     SAGEMAKER_PREFIX,
-    decode_value,
-    encode_v3,
     legacy_cmd_args,
     user_hyperparameters,
 )
@@ -218,7 +217,7 @@ def v3_environment(ctx: JobContext) -> dict[str, str]:
         "resource_config": env["SM_RESOURCE_CONFIG"],
     }
     # The driver exports every value through safe_serialize: strings raw, the rest JSON.
-    return {key: encode_v3(value) for key, value in env.items()}
+    return {key: encode_value(value) for key, value in env.items()}
 
 
 def training_environment(ctx: JobContext, launch: str) -> dict[str, str]:

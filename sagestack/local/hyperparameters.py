@@ -6,37 +6,18 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from sagestack.contract.hyperparameters import decode_value, encode_value
+
 # sagemaker-containers strips every hyperparameter with this prefix from argv and SM_HPS
 # (they configure the toolkit, not the user's script).
 SAGEMAKER_PREFIX = "sagemaker_"
 
 
-def decode_value(value: Any) -> Any:
-    """JSON-decode a hyperparameter value if it is JSON, else keep it as is.
-
-    Both toolkits do this before building argv (sagemaker-containers ``read_hyperparameters``,
-    sagemaker-train ``safe_deserialize``), so ``"50"`` becomes 50 and ``"true"`` becomes True.
-    """
-    if not isinstance(value, str):
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value
-
-
-def encode_v3(value: Any) -> str:
-    """The SDK v3 (ModelTrainer) encoding: strings raw, anything else as JSON."""
-    if isinstance(value, str):
-        return value
-    try:
-        return json.dumps(value)
-    except TypeError:
-        return str(value)
-
-
 def encode_v2(value: Any) -> str:
-    """The SDK v2 framework-estimator encoding: every value JSON-encoded, strings quoted."""
+    """The SDK v2 framework-estimator encoding: every value JSON-encoded, strings quoted.
+
+    Only the legacy launch path uses it; everything else encodes as SDK v3 does
+    (sagestack.contract.hyperparameters)."""
     return json.dumps(value)
 
 
@@ -49,7 +30,7 @@ def to_hyperparameters_json(
     quote strings) or ``"v3"`` (ModelTrainer, which does not). A value that is already a string
     is taken as given by the user in that SDK's call and encoded the same way.
     """
-    encode = encode_v2 if style == "v2" else encode_v3
+    encode = encode_v2 if style == "v2" else encode_value
     return {str(key): encode(value) for key, value in hyperparameters.items()}
 
 
@@ -95,5 +76,5 @@ def v3_cmd_args(hyperparameters: Mapping[str, Any]) -> list[str]:
     """
     args: list[str] = []
     for key, value in hyperparameters.items():
-        args.extend([f"--{key}", encode_v3(decode_value(value))])
+        args.extend([f"--{key}", encode_value(decode_value(value))])
     return args

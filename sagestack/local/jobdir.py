@@ -127,9 +127,14 @@ def _populate_channel(target: Path, channel: Channel, host_index: int, host_coun
     return len(files)
 
 
-def copy_code(source_dir: Path, target: Path) -> None:
-    """Copy a source dir without bytecode caches, as the SDK's source archive would."""
+def copy_code(source_dir: Path, target: Path, extra_files: Mapping[str, Path]) -> None:
+    """Copy a source dir without bytecode caches, as the SDK's source archive would, plus
+    ``extra_files`` (relative path -> file) the way the Training stack's archive adds them."""
     shutil.copytree(source_dir, target, ignore=_CODE_IGNORE, dirs_exist_ok=True)
+    for name, path in extra_files.items():
+        dest = target / name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, dest)
 
 
 def layout_host(
@@ -143,6 +148,7 @@ def layout_host(
     entry_point: str,
     launch: str,
     checkpoints: bool = True,
+    extra_files: Mapping[str, Path] | None = None,
 ) -> dict[str, dict[str, str]]:
     """Create the directory tree and the config files; returns the inputdataconfig written.
 
@@ -150,6 +156,7 @@ def layout_host(
     sagemaker-containers puts the submit dir), ``v3`` adds the ``code`` and ``sm_drivers``
     channels the way ModelTrainer does. ``checkpoints=False`` emulates a job without a
     CheckpointConfig: no checkpointconfig.json (scripts take its absence to mean "off").
+    ``extra_files`` join the code (archive path -> file; default none).
     """
     ordered = sorted(hosts)
     index = ordered.index(host_dir.host)
@@ -167,9 +174,9 @@ def layout_host(
         _populate_channel(host_dir.channel_dir(name), channel, index, len(ordered))
 
     if launch == "legacy":
-        copy_code(source_dir, host_dir.code_dir)
+        copy_code(source_dir, host_dir.code_dir, extra_files or {})
     else:
-        copy_code(source_dir, host_dir.channel_dir(CODE_CHANNEL))
+        copy_code(source_dir, host_dir.channel_dir(CODE_CHANNEL), extra_files or {})
         drivers = host_dir.channel_dir(DRIVERS_CHANNEL)
         drivers.mkdir(parents=True, exist_ok=True)
         _write_json(

@@ -244,6 +244,10 @@ def run_training_job(
     code = Path(spec.source_dir) if spec.source_dir is not None else paths.training_dir()
     if not (code / entry_point).is_file():
         raise FileNotFoundError(f"entry point {entry_point!r} not found in {code}")
+    # The bundled scripts import sagestack.contract, which the Training stack's archive carries:
+    # stage it the same way, so a local run proves that archive's layout.
+    bundled = code.resolve() == paths.training_dir().resolve()
+    extra_files = paths.contract_files() if bundled else {}
 
     name = spec.job_name or make_job_name(spec.base_job_name)
     state = paths.default_state_dir()
@@ -291,6 +295,7 @@ def run_training_job(
             entry_point=entry_point,
             launch=launch,
             checkpoints=spec.checkpoints,
+            extra_files=extra_files,
         )
         ctx = JobContext(
             job_name=name,

@@ -2,7 +2,8 @@
 
 The source directory holds the generic entry point (training/sagestack_train.py), the serving
 handlers (inference/sagestack_serve.py), the user's module file under its own name, the files
-it lists in ``dependencies``, and the ``sagestack`` modules of the public API. A
+it lists in ``dependencies``, the ``sagestack`` modules of the public API and the
+standard-library ``sagestack.contract`` package they and the training scripts import. A
 manifest names the class and the files the serving container needs; the entry point copies
 those into ``code/`` of the model directory, so model.tar.gz serves itself.
 """
@@ -179,6 +180,7 @@ def source_files(cls: type) -> tuple[ModelSpec, dict[str, Path], list[str]]:
         f"{spec.module}.py": spec.file,
         **_dependencies(cls, spec),
         **{name: package_root / name for name in BASE_MODULES},
+        **paths.contract_files(),
     }
     files = {TRAIN_ENTRY_POINT: _bundled_file(paths.training_dir(), TRAIN_ENTRY_POINT), **serving}
     return spec, files, sorted(serving)

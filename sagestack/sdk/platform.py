@@ -1,7 +1,7 @@
 """The deployed environment as the SDK sees it: the values the stacks publish in SSM.
 
 Every stack publishes what the SDK needs under ``/sagestack/<environment>/<name>``
-(stacks/constructs/discovery.py); one GetParametersByPath call reads them all, so nothing is
+(sagestack.contract.discovery); one GetParametersByPath call reads them all, so nothing is
 configured by hand and a missing value names the stack to deploy. AWS errors that mean "fix
 your set-up" (no credentials, no region, access denied) become SDK errors that say how.
 """
@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from sagestack.contract.discovery import PUBLISHED_BY, environment_path, parameter_name
 from sagestack.sdk.errors import (
     AccessDeniedError,
     ConfigurationError,
@@ -25,21 +26,6 @@ from sagestack.sdk.errors import (
 
 ENVIRONMENT_VARIABLE = "SAGESTACK_ENV"
 DEFAULT_ENVIRONMENT = "dev"
-SSM_PREFIX = "/sagestack"
-
-# Published name -> the stack that publishes it (stacks/*_stack.py).
-PUBLISHED_BY = {
-    "data-bucket": "Data",
-    "artifacts-bucket": "Data",
-    "kms-key-arn": "Data",
-    "subnet-ids": "Network",
-    "security-group-id": "Network",
-    "training-role-arn": "Iam",
-    "model-role-arn": "Iam",
-    "training-state-machine-arn": "Training",
-    "model-package-group-name": "Training",
-    "endpoint-name": "Serving",
-}
 _CREDENTIAL_ERRORS = frozenset(
     {
         "ExpiredToken",
@@ -127,7 +113,7 @@ class Platform:
             stack = PUBLISHED_BY.get(name, "a")
             raise PlatformNotDeployedError(
                 f"Environment {self.environment!r} has no {stack} stack in region "
-                f"{self.region}: SSM parameter {SSM_PREFIX}/{self.environment}/{name} is "
+                f"{self.region}: SSM parameter {parameter_name(self.environment, name)} is "
                 f"missing; {deploy_hint(self.environment)}."
             )
         return value
@@ -198,7 +184,7 @@ def connect(
 
             raise NoRegionError()
         ssm = session.client("ssm", region_name=resolved)
-        prefix = f"{SSM_PREFIX}/{name}/"
+        prefix = f"{environment_path(name)}/"
         values: dict[str, str] = {}
         for page in ssm.get_paginator("get_parameters_by_path").paginate(
             Path=prefix, Recursive=True

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from sagestack.contract import prefixes
 from sagestack.sdk.instances import PredictorInstance
 from sagestack.sdk.sources import MODEL_CONTENT_TYPE, S3DataSource
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
     from sagestack.sdk.model import Model
 
-REPACKED_PREFIX = "/training/sdk/models/"
+REPACKED_PREFIX = f"/{prefixes.SDK_MODELS}"
 """Key prefix of archives deploy() repacked with their inference code under code/."""
 
 

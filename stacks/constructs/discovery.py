@@ -6,13 +6,7 @@ from aws_cdk import CfnOutput
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-SSM_PREFIX = "/sagestack"
-"""Every published value lives at /sagestack/<environment>/<name>."""
-
-
-def parameter_name(environment: str, name: str) -> str:
-    """The SSM parameter path for one published value; the SDK builds the same path."""
-    return f"{SSM_PREFIX}/{environment}/{name}"
+from sagestack.contract.discovery import parameter_name
 
 
 class Discovery(Construct):

@@ -12,16 +12,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from sagestack.contract import prefixes
 from stacks.constructs.sagemaker_images import xgboost_repository_arn
 from stacks.nag import acknowledge, acknowledge_wildcards
-
-# Key prefixes in the artifacts bucket, one per writer, so each role can write only its own.
-TRAINING_OUTPUT_PREFIX = "training/"
-"""Model artifacts (model.tar.gz), checkpoints and output data of training jobs."""
-DATA_CAPTURE_PREFIX = "data-capture/"
-"""Endpoint data capture."""
-BATCH_TRANSFORM_PREFIX = "batch-transform/"
-"""Batch transform output."""
 
 SAGEMAKER = "sagemaker.amazonaws.com"
 # The managed EventBridge rule Step Functions uses for the .sync CreateTrainingJob integration.
@@ -61,7 +54,7 @@ class JobRoles(Construct):
         )
         props.data_bucket.grant_read(self.training_role)
         props.artifacts_bucket.grant_read(self.training_role)
-        props.artifacts_bucket.grant_write(self.training_role, f"{TRAINING_OUTPUT_PREFIX}*")
+        props.artifacts_bucket.grant_write(self.training_role, f"{prefixes.TRAINING}*")
         _grant_job_runtime(
             self.training_role,
             props,
@@ -76,8 +69,8 @@ class JobRoles(Construct):
             description="SageMaker models, endpoints and batch transforms",
         )
         props.artifacts_bucket.grant_read(self.model_role)
-        props.artifacts_bucket.grant_put(self.model_role, f"{DATA_CAPTURE_PREFIX}*")
-        props.artifacts_bucket.grant_put(self.model_role, f"{BATCH_TRANSFORM_PREFIX}*")
+        props.artifacts_bucket.grant_put(self.model_role, f"{prefixes.DATA_CAPTURE}*")
+        props.artifacts_bucket.grant_put(self.model_role, f"{prefixes.BATCH_TRANSFORM}*")
         props.data_bucket.grant_read(self.model_role)  # batch transform input
         _grant_job_runtime(
             self.model_role,

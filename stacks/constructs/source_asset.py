@@ -43,10 +43,13 @@ def _included_files(source_dir: Path, exclude: Sequence[str]) -> list[Path]:
 
 
 def _members(
-    source_dir: Path, exclude: Sequence[str], extra_dirs: Mapping[str, Path]
+    source_dir: Path,
+    exclude: Sequence[str],
+    extra_dirs: Mapping[str, Path],
+    extra_files: Mapping[str, Path],
 ) -> list[tuple[str, Path]]:
     """(name in the archive, file), sorted by name: source_dir at the root, each extra
-    directory under its own name."""
+    directory under its own name, each extra file at its own path."""
     members = [
         (p.relative_to(source_dir).as_posix(), p) for p in _included_files(source_dir, exclude)
     ]
@@ -62,16 +65,28 @@ def _members(
             (f"{prefix}/{p.relative_to(extra).as_posix()}", p)
             for p in _included_files(extra, exclude)
         ]
+    for name, path in extra_files.items():
+        if not all(_PLAIN_NAME.fullmatch(part) for part in name.split("/")):
+            raise ValueError(
+                f"extra_files keys must be relative paths of plain names, got {name!r}"
+            )
+        if not path.is_file():
+            raise ValueError(f"extra_files[{name!r}] must be an existing file, got {str(path)!r}")
+        members.append((name, path.resolve()))
     names = [name for name, _ in members]
     if len(set(names)) != len(names):
         raise ValueError(
-            f"extra_dirs {sorted(extra_dirs)} collide with files of {str(source_dir)!r}"
+            f"extra_dirs {sorted(extra_dirs)} or extra_files collide with files of "
+            f"{str(source_dir)!r}"
         )
     return sorted(members)
 
 
 def build_tarball(
-    source_dir: Path, exclude: Sequence[str] = (), extra_dirs: Mapping[str, Path] | None = None
+    source_dir: Path,
+    exclude: Sequence[str] = (),
+    extra_dirs: Mapping[str, Path] | None = None,
+    extra_files: Mapping[str, Path] | None = None,
 ) -> bytes:
     """The directory's files at the archive root, byte-identical for identical contents.
 
@@ -81,7 +96,7 @@ def build_tarball(
     source_dir = source_dir.resolve()
     if not source_dir.is_dir():
         raise ValueError(f"source_dir must be an existing directory, got {str(source_dir)!r}")
-    members = _members(source_dir, exclude, extra_dirs or {})
+    members = _members(source_dir, exclude, extra_dirs or {}, extra_files or {})
     if not members:
         raise ValueError(f"source_dir {str(source_dir)!r} contains no files to package")
     raw = io.BytesIO()
@@ -109,9 +124,10 @@ def write_tarball(
     build_dir: Path,
     exclude: Sequence[str] = (),
     extra_dirs: Mapping[str, Path] | None = None,
+    extra_files: Mapping[str, Path] | None = None,
 ) -> Path:
     """Write the archive to ``build_dir/<sha256>/<dirname>.tar.gz`` (atomically) and return it."""
-    data = build_tarball(source_dir, exclude, extra_dirs)
+    data = build_tarball(source_dir, exclude, extra_dirs, extra_files)
     digest = hashlib.sha256(data).hexdigest()
     target = build_dir / digest / f"{source_dir.resolve().name}.tar.gz"
     if target.is_file() and target.read_bytes() == data:
@@ -140,6 +156,14 @@ class SourceAssetProps:
     """Where the archive is written before staging; default: ``<repo>/build/assets``."""
     extra_dirs: Mapping[str, Path] = field(default_factory=dict)
     """Other directories shipped in the same archive, each under its key (a subdirectory)."""
+    extra_files: Mapping[str, Path] = field(default_factory=dict)
+    """Single files shipped in the same archive, each at its key (``pkg/mod.py``); default
+    none."""
+
+
+def archive_bytes(props: SourceAssetProps) -> bytes:
+    """The archive a SourceAsset with these props uploads (tests build it without a stack)."""
+    return build_tarball(props.source_dir, props.exclude, props.extra_dirs, props.extra_files)
 
 
 class SourceAsset(Construct):
@@ -149,7 +173,7 @@ class SourceAsset(Construct):
         super().__init__(scope, construct_id)
         build_dir = props.build_dir or _default_build_dir()
         self.archive_path = write_tarball(
-            props.source_dir, build_dir, props.exclude, props.extra_dirs
+            props.source_dir, build_dir, props.exclude, props.extra_dirs, props.extra_files
         )
         self.sha256 = self.archive_path.parent.name
         self.asset = s3_assets.Asset(

@@ -26,7 +26,8 @@ from sagestack.contract.launch import (
     training_entrypoint,
 )
 from sagestack.serving.endpoint import start_local_endpoint
-from stacks.constructs.source_asset import build_tarball
+from stacks.constructs.source_asset import archive_bytes
+from stacks.constructs.training.construct import code_asset_props
 
 from .sandbox import HERE, REPO, run_in_image, write_training_config
 
@@ -75,7 +76,9 @@ def _job_folder(tmp: Path, hyperparameters: dict[str, str], header: bool = False
             text = "label,f0,f1,f2,f3\n" + text
         (data / channel / f"{channel}.csv").write_text(text)
     (data / CODE_CHANNEL).mkdir()
-    archive = build_tarball(REPO / "training", extra_dirs={"inference": REPO / "inference"})
+    # Built as the Training stack builds it: the scripts, inference/ and sagestack.contract, and
+    # nothing else of sagestack (the toolkit venv has no sagestack installed).
+    archive = archive_bytes(code_asset_props(REPO / "training", REPO / "inference"))
     (data / CODE_CHANNEL / ARCHIVE).write_bytes(archive)
     write_training_config(
         opt_ml, hyperparameters, {"train": "text/csv", "validation": "text/csv", "code": ""}

@@ -7,6 +7,8 @@ import hashlib
 import io
 import json
 import struct
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -17,9 +19,11 @@ from stacks.constructs.source_asset import (
     FIXED_MTIME,
     SourceAsset,
     SourceAssetProps,
+    archive_bytes,
     build_tarball,
     write_tarball,
 )
+from stacks.constructs.training.construct import code_asset_props
 
 
 @pytest.fixture
@@ -129,3 +133,42 @@ def test_extra_directories_must_exist_and_not_collide(source: Path, tmp_path: Pa
     for bad in ("", "..", "../x", "/abs", "a/b"):
         with pytest.raises(ValueError, match="keys must be plain directory names"):
             build_tarball(source, extra_dirs={bad: other})
+
+
+def test_extra_files_ride_along_at_their_path(source: Path, tmp_path: Path) -> None:
+    module = tmp_path / "mod.py"
+    module.write_text("Z = 3\n")
+    data = build_tarball(source, extra_files={"lib/mod.py": module})
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        assert [m.name for m in tar.getmembers()] == ["lib/mod.py", "pkg/util.py", "train.py"]
+    with pytest.raises(ValueError, match="collide with files of"):
+        build_tarball(source, extra_files={"pkg/util.py": module})
+    with pytest.raises(ValueError, match=r"extra_files\['x.py'\] must be an existing file"):
+        build_tarball(source, extra_files={"x.py": tmp_path / "nope.py"})
+    for bad in ("", "../x.py", "/abs.py", "a//b.py"):
+        with pytest.raises(ValueError, match="keys must be relative paths of plain names"):
+            build_tarball(source, extra_files={bad: module})
+
+
+def test_the_training_code_imports_the_contract_with_nothing_else_installed(
+    tmp_path: Path,
+) -> None:
+    # The Training stack's archive, unpacked as /opt/ml/code: its scripts import
+    # sagestack.contract from the archive alone (-E -s -S: no site-packages, no PYTHONPATH).
+    repo = Path(__file__).resolve().parents[2]
+    archive = archive_bytes(code_asset_props(repo / "training", repo / "inference"))
+    code = tmp_path / "code"
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        names = tar.getnames()
+        tar.extractall(code, filter="data")
+    assert "sagestack/__init__.py" in names and "sagestack/contract/metrics.py" in names
+    others = [n for n in names if n.startswith("sagestack/") and "/contract/" not in n]
+    assert others == ["sagestack/__init__.py"]
+    script = (
+        "import sagestack, sm_constants, hyperparams\n"
+        "from sagestack.contract import discovery, hyperparameters, launch, metrics, paths\n"
+        "from sagestack.contract import patterns, prefixes\n"
+        f"assert sagestack.__file__.startswith({str(code)!r}), sagestack.__file__\n"
+        "assert sm_constants.DEFAULT_MODEL_DIR == paths.MODEL_DIR\n"
+    )
+    subprocess.run([sys.executable, "-E", "-s", "-S", "-c", script], cwd=code, check=True)

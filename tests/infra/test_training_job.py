@@ -11,6 +11,7 @@ import pytest
 from aws_cdk import App, Stack
 from aws_cdk.assertions import Match, Template
 
+from sagestack import paths
 from stacks.constructs.training.construct import TrainingJob
 from stacks.constructs.training.props import HyperparameterRange, TuningProps
 
@@ -51,10 +52,13 @@ def _import(name_fragment: str, synthesized: Synthesized, kind: str = "Ref") -> 
 
 
 def test_code_archive_ships_the_inference_code_next_to_the_entry_point(synthesized) -> None:
-    # train.py copies inference/ into the model's code/, for network-isolated endpoints.
+    # train.py copies inference/ into the model's code/, for network-isolated endpoints; the
+    # scripts import sagestack.contract, which rides along (and nothing else of sagestack).
     with tarfile.open(synthesized.constructs["TrainingScript"].code.archive_path) as tar:
         names = tar.getnames()
-    assert names == ["helpers.py", "inference/inference.py", "train.py"]
+    assert names == sorted(
+        ["helpers.py", "inference/inference.py", "train.py", *paths.contract_files()]
+    )
 
 
 def test_image_and_script_mode_hyperparameters(script: dict[str, Any], synthesized) -> None:

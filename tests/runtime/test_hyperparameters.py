@@ -10,8 +10,8 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sagestack.contract.hyperparameters import decode_value
 from sagestack.local.hyperparameters import (
-    decode_value,
     legacy_cmd_args,
     to_hyperparameters_json,
     user_hyperparameters,

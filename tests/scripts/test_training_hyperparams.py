@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 
 import hyperparams
-import metrics
 import pytest
 from job_errors import UserError
+
+from sagestack.contract import metrics
 
 # What sagemaker-containers (legacy, sorted, `True`) and ModelTrainer (v3, insertion order,
 # `true`) put on the command line for the same hyperparameters.

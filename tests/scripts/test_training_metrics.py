@@ -3,22 +3,16 @@ job's MetricDefinitions regexes to its log (AWS docs, "Define training metrics")
 
 from __future__ import annotations
 
-import importlib
 import re
 
 import pytest
-from metrics import metric_definitions
+
+from sagestack.contract.metrics import metric_definitions
 
 LOCAL = "[12]\ttrain-auc:0.91234\tvalidation-auc:0.88765"
 CLOUDWATCH = "[12]#011train-auc:0.91234#011validation-auc:0.88765"
 DISTRIBUTED = "[10:42:01] [12]\ttrain-auc:0.91234\tvalidation-auc:0.88765"  # rank 0's prefix
 BUILT_IN_REGEX = r".*\[[0-9]+\].*#011validation-auc:(\S+)"  # algorithm_mode/metrics.py
-
-
-def test_importable_as_training_metrics_without_script_siblings():
-    # The CDK app imports the module by its package path; it must not need training/ on sys.path.
-    module = importlib.import_module("training.metrics")
-    assert module.metric_definitions(["auc"]) == metric_definitions(["auc"])
 
 
 def by_name(definitions):

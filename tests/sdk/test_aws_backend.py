@@ -213,8 +213,15 @@ def test_custom_fit_creates_a_training_job_with_the_platform_settings(
         "TrainingImage": CUSTOM_IMAGE,
         "TrainingInputMode": "File",
         "MetricDefinitions": [
-            {"Name": "train:accuracy", "Regex": r"train-accuracy:([-+0-9.eEnaif]+)"},
-            {"Name": "validation:accuracy", "Regex": r"validation-accuracy:([-+0-9.eEnaif]+)"},
+            # sagestack.contract.metrics, the regexes the Training stack uses too.
+            {
+                "Name": "train:accuracy",
+                "Regex": r".*\[[0-9]+\].*(?:#011|\t)train-accuracy:([-+0-9.eE]+)",
+            },
+            {
+                "Name": "validation:accuracy",
+                "Regex": r".*\[[0-9]+\].*(?:#011|\t)validation-accuracy:([-+0-9.eE]+)",
+            },
         ],
         # Started without the image's toolkit, so nothing is pip-installed at start-up.
         "ContainerEntrypoint": [

@@ -9,15 +9,12 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from sagestack.contract.launch import TOOLKIT_OFFLINE_INSTALL_ENVIRONMENT
+from sagestack.contract.paths import MODEL_CODE_DIR
 from stacks.constructs.serving.props import EndpointProps, TrafficShifting
 from stacks.constructs.source_asset import SourceAsset
 from stacks.nag import acknowledge
 
 VARIANT_NAME = "AllTraffic"  # blue/green updates need the same variant name in old and new config
-# Where the SageMaker SDK points SAGEMAKER_SUBMIT_DIRECTORY when it repacks the inference code
-# into model.tar.gz, which it does for network-isolated models (the container cannot download
-# an S3 submit directory without a network).
-MODEL_CODE_DIR = "/opt/ml/model/code"
 
 
 def add_model(
@@ -27,6 +24,9 @@ def add_model(
     comes from ``code`` or, with network isolation, from inside the artifact."""
     environment = {
         "SAGEMAKER_PROGRAM": p.entry_point,
+        # Without an S3 submit directory, MODEL_CODE_DIR: where the SageMaker SDK points it when
+        # it repacks the inference code into model.tar.gz, as it does for network-isolated
+        # models (the container cannot download an S3 submit directory without a network).
         "SAGEMAKER_SUBMIT_DIRECTORY": code.s3_uri if code else MODEL_CODE_DIR,
         "SAGEMAKER_REGION": Aws.REGION,
         "SAGEMAKER_CONTAINER_LOG_LEVEL": str(p.container_log_level),

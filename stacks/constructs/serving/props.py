@@ -15,13 +15,12 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 
+from sagestack.contract import patterns
 from stacks.constructs import prop_checks
 
-_INSTANCE_TYPE_RE = re.compile(r"^ml\.([a-z0-9]+)\.[a-z0-9]+$")
 # Families with local NVMe storage, where SageMaker rejects a volume KMS key (m5d, c5d, r5d,
 # g4dn, p3dn, p4d, …). Not exhaustive (g5/g6 also have NVMe): the API names the others.
 _NVME_FAMILY_RE = re.compile(r"^[a-z]+[0-9]+[a-z]*d[n]?$")
-_MODEL_PACKAGE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/.+")
 
 
 class VariantKind(enum.Enum):
@@ -88,7 +87,7 @@ class ServingSettings:
         )
         if self.model_package_arn is not None and not Token.is_unresolved(self.model_package_arn):
             check(
-                bool(_MODEL_PACKAGE_ARN_RE.match(self.model_package_arn)),
+                patterns.is_model_package_arn(self.model_package_arn),
                 "model_package_arn",
                 self.model_package_arn,
                 "arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>",
@@ -100,7 +99,7 @@ class ServingSettings:
                 self.model_data_url,
                 "an s3://…/model.tar.gz URI",
             )
-        match = _INSTANCE_TYPE_RE.match(self.instance_type)
+        match = patterns.ML_INSTANCE_TYPE.match(self.instance_type)
         check(
             match is not None,
             "instance_type",
@@ -110,7 +109,7 @@ class ServingSettings:
         assert match is not None
         if self.variant is VariantKind.INSTANCE:
             check(
-                not _NVME_FAMILY_RE.match(match.group(1)),
+                not _NVME_FAMILY_RE.match(match["family"]),
                 "instance_type",
                 self.instance_type,
                 "a type without local NVMe storage (SageMaker refuses a KMS volume key there)",
@@ -297,7 +296,7 @@ class EndpointProps(ServingSettings):
         ):
             prop_checks.check_s3_prefix(name, getattr(self, name))
         check(
-            bool(_INSTANCE_TYPE_RE.match(self.transform_instance_type)),
+            patterns.is_ml_instance_type(self.transform_instance_type),
             "transform_instance_type",
             self.transform_instance_type,
             "an ml.* instance type",

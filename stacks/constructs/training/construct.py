@@ -9,6 +9,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from sagestack import paths
 from stacks.constructs.image_uri import XGBOOST_VERSION, xgboost_image_uri
 from stacks.constructs.model_registry import model_package_group
 from stacks.constructs.notifications import (
@@ -27,6 +28,17 @@ from stacks.constructs.training.props import TrainingJobProps, TrainingMode
 from stacks.constructs.training.state_machine import training_state_machine
 from stacks.constructs.training.triggers import add_triggers
 from training.sm_constants import SERVING_CODE_DIR
+
+
+def code_asset_props(source_dir: Path, serving_code_dir: Path | None = None) -> SourceAssetProps:
+    """The script-mode code archive: ``source_dir`` at the root, the serving code under
+    ``inference/`` (the job copies it into the model), and the standard-library
+    ``sagestack.contract`` package the scripts import (``sagestack.paths.contract_files``)."""
+    return SourceAssetProps(
+        source_dir=source_dir,
+        extra_dirs={SERVING_CODE_DIR: serving_code_dir} if serving_code_dir else {},
+        extra_files=paths.contract_files(),
+    )
 
 
 class TrainingJob(Construct):
@@ -59,13 +71,9 @@ class TrainingJob(Construct):
         self.code: SourceAsset | None = None
         if props.mode is TrainingMode.SCRIPT:
             assert props.source_dir is not None
-            serving = (
-                {SERVING_CODE_DIR: Path(props.serving_code_dir)} if props.serving_code_dir else {}
-            )
+            serving = Path(props.serving_code_dir) if props.serving_code_dir else None
             self.code = SourceAsset(
-                self,
-                "Code",
-                props=SourceAssetProps(source_dir=Path(props.source_dir), extra_dirs=serving),
+                self, "Code", props=code_asset_props(Path(props.source_dir), serving)
             )
 
         self.model_package_group: sagemaker.CfnModelPackageGroup | None = None

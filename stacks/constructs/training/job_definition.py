@@ -15,10 +15,9 @@ from sagestack.contract.launch import (
     TOOLKIT_OFFLINE_INSTALL_ENVIRONMENT,
     training_entrypoint,
 )
+from sagestack.contract.paths import CHECKPOINT_DIR
 from stacks.constructs.source_asset import SourceAsset
 from stacks.constructs.training.props import S3Distribution, TrainingJobProps, TrainingMode
-
-CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -209,7 +208,7 @@ class JobDefinition:
             },
             "StoppingCondition": stopping,
             "EnableManagedSpotTraining": p.use_spot_instances,
-            "CheckpointConfig": {"S3Uri.$": checkpoint_path, "LocalPath": CHECKPOINT_LOCAL_PATH},
+            "CheckpointConfig": {"S3Uri.$": checkpoint_path, "LocalPath": CHECKPOINT_DIR},
             "VpcConfig": {
                 "SecurityGroupIds": [sg.security_group_id for sg in p.security_groups],
                 "Subnets": [subnet.subnet_id for subnet in p.subnets],

@@ -16,10 +16,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 
+from sagestack.contract import metrics, patterns
 from stacks.constructs import prop_checks
 
 _METRIC_NAME_RE = re.compile(r"^[a-z0-9@_.-]+$", re.IGNORECASE)
-_INSTANCE_TYPE_RE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 
 
 class TrainingMode(enum.Enum):
@@ -56,19 +56,12 @@ def default_metric_definitions(eval_metrics: Sequence[str]) -> list[MetricDefini
     """``train:<m>`` and ``validation:<m>`` for XGBoost's ``[i]\\ttrain-m:v\\tvalidation-m:v``.
 
     Same names as the built-in algorithm's metrics, so the gate reads the same key in both
-    modes. The value class stops at the tab (or CloudWatch's ``#011``) before the next metric.
+    modes (sagestack.contract.metrics, which the training script reports against too).
     """
-    definitions = []
-    for metric in eval_metrics:
-        escaped = re.escape(metric)
-        for channel in ("train", "validation"):
-            definitions.append(
-                MetricDefinition(
-                    name=f"{channel}:{metric}",
-                    regex=rf".*\[[0-9]+\].*{channel}-{escaped}:([-+]?[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?)",
-                )
-            )
-    return definitions
+    return [
+        MetricDefinition(name=d["Name"], regex=d["Regex"])
+        for d in metrics.metric_definitions(list(eval_metrics))
+    ]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -176,7 +169,7 @@ class TrainingSettings:
                 "free of sagemaker_* keys (the construct sets them)",
             )
         check(
-            bool(_INSTANCE_TYPE_RE.match(self.instance_type)),
+            patterns.is_ml_instance_type(self.instance_type),
             "instance_type",
             self.instance_type,
             "an ml.* instance type such as 'ml.m5.xlarge'",

@@ -9,7 +9,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sagestack.contract import prefixes
 from sagestack.contract.launch import TOOLKIT_OFFLINE_INSTALL_ENVIRONMENT
+from sagestack.contract.paths import MODEL_CODE_DIR
 from sagestack.local.archive import create_tar_gz, extract_tar_gz
 from sagestack.sdk import watch
 from sagestack.sdk.backends.aws.session import (
@@ -31,10 +33,6 @@ from sagestack.sdk.uploads import upload_file
 if TYPE_CHECKING:
     from sagestack.sdk.model import Model
 
-# Repacked archives go under training/, the only prefix the training role writes
-# (stacks/constructs/job_roles.py TRAINING_OUTPUT_PREFIX).
-MODEL_PREFIX = "training/sdk/models"
-MODEL_CODE_DIR = "/opt/ml/model/code"
 VARIANT_NAME = "AllTraffic"
 CONTAINER_LOG_LEVEL = "20"
 
@@ -70,7 +68,8 @@ def serving_archive(platform: Platform, model: Model, artifacts: S3DataSource) -
                 dirs_exist_ok=True,
             )
             archive = create_tar_gz(extracted, work / "repacked" / "model.tar.gz")
-        return upload_file(platform, archive, bucket=platform.artifacts_bucket, prefix=MODEL_PREFIX)
+        prefix = prefixes.SDK_MODELS.rstrip("/")
+        return upload_file(platform, archive, bucket=platform.artifacts_bucket, prefix=prefix)
 
 
 class AwsPredictor(Predictor):

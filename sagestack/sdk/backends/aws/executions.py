@@ -8,8 +8,9 @@ import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from sagestack.contract.hyperparameters import encode
 from sagestack.sdk import watch
-from sagestack.sdk.backends.aws.session import console, hyperparameter_string
+from sagestack.sdk.backends.aws.session import console
 from sagestack.sdk.backends.aws.training_jobs import job_artifacts
 from sagestack.sdk.errors import ConfigurationError, TrainingFailedError
 from sagestack.sdk.instances import TrainingInstance
@@ -160,7 +161,7 @@ def start_execution(
     execution_input = {
         "train_s3_uri": inputs["train"].uri,
         "validation_s3_uri": inputs["validation"].uri,
-        "hyperparameters": {k: hyperparameter_string(v) for k, v in hyperparameters.items()},
+        "hyperparameters": encode(hyperparameters),
         "instance_type": instance.instance_type,
         "instance_count": instance.count,
     }

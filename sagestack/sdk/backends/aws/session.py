@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -28,11 +27,6 @@ def connect_model(model: Model) -> Platform:
         getattr(model, "region", None),
         getattr(model, "boto_session", None),
     )
-
-
-def hyperparameter_string(value: Any) -> str:
-    """CreateTrainingJob takes strings: text as is, everything else as JSON (true, 0.1)."""
-    return value if isinstance(value, str) else json.dumps(value)
 
 
 def resource_tags(platform: Platform, model: Model) -> list[dict[str, str]]:

@@ -7,12 +7,14 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from sagestack.contract import metrics, prefixes
+from sagestack.contract.hyperparameters import encode
 from sagestack.contract.launch import CODE_CHANNEL, training_entrypoint
+from sagestack.contract.paths import CHECKPOINT_DIR
 from sagestack.local.archive import create_tar_gz
 from sagestack.sdk import watch
 from sagestack.sdk.backends.aws.session import (
     console,
-    hyperparameter_string,
     image_uri,
     resource_tags,
 )
@@ -27,12 +29,6 @@ from sagestack.sdk.uploads import upload_file
 if TYPE_CHECKING:
     from sagestack.sdk.model import Model
 
-# Key prefixes in the artifacts bucket: the training role writes training/ only
-# (stacks/constructs/job_roles.py TRAINING_OUTPUT_PREFIX); the Training stack uses the same.
-OUTPUT_PATH = "training/models"
-CHECKPOINT_PREFIX = "training/checkpoints"
-CODE_PREFIX = "training/sdk/code"
-CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
 SOURCE_ARCHIVE = "sourcedir.tar.gz"
 _JOB_STATUS = {"InProgress": IN_PROGRESS, "Stopping": IN_PROGRESS}
 
@@ -109,12 +105,13 @@ def start_training_job(
     tarball = create_tar_gz(code.source_dir, code.source_dir.with_suffix(".tar.gz"))
     staged = tarball.with_name(SOURCE_ARCHIVE)
     shutil.copyfile(tarball, staged)
-    code_uri = upload_file(platform, staged, bucket=platform.artifacts_bucket, prefix=CODE_PREFIX)
+    code_uri = upload_file(
+        platform, staged, bucket=platform.artifacts_bucket, prefix=prefixes.SDK_CODE.rstrip("/")
+    )
     name = unique_name(type(model).__name__)
     artifacts = platform.artifacts_bucket
     key = platform.kms_key_arn
-    values = {k: hyperparameter_string(v) for k, v in hyperparameters.items()}
-    values |= code.hyperparameters
+    values = encode(hyperparameters) | code.hyperparameters
     channels = [
         {
             "ChannelName": channel,
@@ -155,11 +152,7 @@ def start_training_job(
     }
     metric_names = getattr(model, "metric_names", ())
     if metric_names:
-        algorithm["MetricDefinitions"] = [
-            {"Name": f"{channel}:{metric}", "Regex": rf"{channel}-{metric}:([-+0-9.eEnaif]+)"}
-            for metric in metric_names
-            for channel in ("train", "validation")
-        ]
+        algorithm["MetricDefinitions"] = metrics.metric_definitions(list(metric_names))
     stopping = {"MaxRuntimeInSeconds": instance.max_runtime_s}
     request: dict[str, Any] = {
         "TrainingJobName": name,
@@ -167,7 +160,10 @@ def start_training_job(
         "RoleArn": platform.training_role_arn,
         "HyperParameters": values,
         "InputDataConfig": channels,
-        "OutputDataConfig": {"S3OutputPath": f"s3://{artifacts}/{OUTPUT_PATH}", "KmsKeyId": key},
+        "OutputDataConfig": {
+            "S3OutputPath": f"s3://{artifacts}/{prefixes.TRAINING_MODELS.rstrip('/')}",
+            "KmsKeyId": key,
+        },
         "ResourceConfig": {
             "InstanceType": instance.instance_type,
             "InstanceCount": instance.count,
@@ -187,8 +183,8 @@ def start_training_job(
     if instance.spot:
         stopping["MaxWaitTimeInSeconds"] = instance.resolved_max_wait_s
         request["CheckpointConfig"] = {
-            "S3Uri": f"s3://{artifacts}/{CHECKPOINT_PREFIX}/{name}/",
-            "LocalPath": CHECKPOINT_LOCAL_PATH,
+            "S3Uri": f"s3://{artifacts}/{prefixes.TRAINING_CHECKPOINTS}{name}/",
+            "LocalPath": CHECKPOINT_DIR,
         }
     platform.client("sagemaker").create_training_job(**request)
     console.print(

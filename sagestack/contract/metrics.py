@@ -1,10 +1,11 @@
-"""Metric names, log regexes and directions shared by the training script and the training stack.
+"""XGBoost's evaluation metrics as SageMaker sees them: names, log regexes, directions.
 
-Self-contained on purpose (standard library only, no sibling imports): the CDK app imports it as
-`training.metrics` to build MetricDefinitions, while the script imports it as `metrics` inside the
-container. The regexes match the lines XGBoost's EvaluationMonitor prints,
-`[12]\\ttrain-auc:0.91\\tvalidation-auc:0.88`, both in a local log (real TABs) and in CloudWatch,
-where the built-in algorithm's own regexes show a TAB as `#011` (contract 1.6).
+The training script, the Training stack and the SDK all build their MetricDefinitions here.
+The regexes match the lines XGBoost's EvaluationMonitor prints,
+`[12]\\ttrain-auc:0.91\\tvalidation-auc:0.88`, both in a local log (real TABs) and in
+CloudWatch, which shows a TAB as `#011`. The built-in algorithm's own regexes rely on that:
+`.*\\[[0-9]+\\].*#011validation-auc:(\\S+)` (aws/sagemaker-xgboost-container,
+src/sagemaker_xgboost_container/algorithm_mode/metrics.py).
 """
 
 from __future__ import annotations
