@@ -27,6 +27,7 @@ RESOURCE_STAR_ACTIONS = {
     "ec2:DescribeSubnets": "EC2 Describe* calls have no resource-level permissions",
     "ec2:DescribeVpcs": "EC2 Describe* calls have no resource-level permissions",
     "ecr:GetAuthorizationToken": "account-wide registry token; no resource type",
+    "sts:GetServiceBearerToken": "no resource type; scoped by sts:AWSServiceName=codeartifact",
     "cloudwatch:PutMetricData": "no resource type; scoped by a cloudwatch:namespace condition",
     "ssmmessages:CreateControlChannel": "Session Manager channels have no resource type",
     "ssmmessages:CreateDataChannel": "Session Manager channels have no resource type",
