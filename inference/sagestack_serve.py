@@ -2,14 +2,16 @@
 
 training/sagestack_train.py copies this file, the model's module, the ``sagestack`` base modules
 and a manifest into ``code/`` of the model directory, so the archive serves itself with
-SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code (no network needed, contract 3.3). This file
+SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code (no network needed: a network-isolated endpoint cannot
+reach S3). This file
 imports only the standard library (and flask, which the serving images have).
 
 ``model_fn`` finds the class ($SAGESTACK_MODEL, else the manifest), builds it and calls its
 ``load``. ``transform_fn`` runs the model's ``decode_request``, ``predict`` and
 ``encode_response``; it is the one hook that can answer 4xx (415 for an unsupported
 Content-Type, 406 for an unsupported Accept, 400 for rows that cannot be read), because the
-container turns any exception raised by a hook into a 500 (contract 3.5).
+container turns any exception raised by a hook into a 500 (sagemaker-containers
+`_transformer.Transformer.transform`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Per-round checkpoints in the checkpoint LocalPath, and resuming from the newest one.
 
 SageMaker syncs LocalPath to S3 and restores it when a (spot) job restarts; the built-in algorithm
-names files `xgboost-checkpoint.<iteration>` and trains only the remaining rounds (contract 1.10).
+names files `xgboost-checkpoint.<iteration>` and trains only the remaining rounds (aws/sagemaker-
+xgboost-container, `checkpointing.py`).
 We keep that naming and the UBJSON format of the model itself.
 """
 

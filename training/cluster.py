@@ -1,6 +1,7 @@
 """Multi-host training with XGBoost's collective: tracker on the first sorted host, one worker each.
 
-Mirrors what the SageMaker XGBoost container does (contract 1.7) with the xgboost 3.x API
+Mirrors what the SageMaker XGBoost container does (aws/sagemaker-xgboost-container, `distributed.py`
+and `algorithm_mode/train.py`) with the xgboost 3.x API
 (`xgboost.tracker.RabitTracker` + `xgboost.collective.CommunicatorContext`), without importing
 the container's helper, so the script runs the same locally.
 """

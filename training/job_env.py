@@ -1,6 +1,7 @@
 """Where this job's inputs and outputs live: SM_* variables first, /opt/ml as the fallback.
 
-The three launch paths set different subsets of variables (contract 1.3), and the local runtime
+The three launch paths set different subsets of variables (sagemaker-containers' `_env.py`, SDK v3's
+driver, or none at all for ContainerEntrypoint), and the local runtime
 points them all at a temporary job directory, so nothing else in the script may hard-code a path.
 """
 
@@ -40,7 +41,8 @@ class JobEnv:
 
     @property
     def is_master(self) -> bool:
-        """The first sorted host saves the model, as the built-in algorithm does (contract 1.7)."""
+        """The first sorted host saves the model, as the built-in algorithm does (its
+        `train_utils.py`)."""
         return self.current_host == sorted(self.hosts)[0]
 
 

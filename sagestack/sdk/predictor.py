@@ -14,7 +14,8 @@ from sagestack.sdk.errors import PredictionError
 if TYPE_CHECKING:
     from sagestack.sdk.model import Model
 
-MAX_BODY_BYTES = 6 * 1024 * 1024  # InvokeEndpoint's request limit (contract 3.1)
+# InvokeEndpoint's request limit (6 MB, AWS docs: InvokeEndpoint, Body)
+MAX_BODY_BYTES = 6 * 1024 * 1024
 
 
 class Predictor(ABC):

@@ -1,7 +1,7 @@
 """The script-mode Transformer: imports the user's module and turns a request into a reply.
 
 It reproduces what sagemaker-containers' Transformer and Worker do inside the XGBoost image
-(SAGEMAKER_CONTRACT.md §3.5), without Flask on the request path.
+(sagemaker-containers `_transformer.py` and `_worker.py`), without Flask on the request path.
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ from aws_cdk import Aws, CfnMapping, Fn, Stack, Token
 from constructs import IConstruct
 
 # One pinned container version everywhere (training, serving, batch, model packages): 3.2-0 ships
-# xgboost 3.2.0, the version this project installs locally (SAGEMAKER_CONTRACT.md §2). Never
+# xgboost 3.2.0, the version this project installs locally (its image tag 3.2-0; AWS docs, "Docker
+# Registry Paths and Example Code"). Never
 # "latest" or "1": those resolve to the legacy image in other accounts.
 XGBOOST_VERSION = "3.2-0"
 FRAMEWORK = "xgboost"
@@ -47,7 +48,7 @@ def _version_config(image_scope: ImageScope, version: str) -> dict[str, Any]:
 
 def _tag(version: str) -> str:
     # sagemaker-core's rule for this framework: 0.90-x and 1.0-1 carry "-cpu-py3", later ones are
-    # the bare version (SAGEMAKER_CONTRACT.md §2 "Versions and image URIs").
+    # the bare version (sagemaker-core's image URI config lists versions as "3.2-0").
     return f"{version}-cpu-py3" if version.startswith(("0.90-", "1.0-")) else version
 
 
