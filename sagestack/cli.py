@@ -112,6 +112,12 @@ def train(
     hyperparameters: dict[str, Any] = {k: decode_value(v) for k, v in _pairs(hp or [], "--hp")}
     if launch not in ("legacy", "v3"):
         raise typer.BadParameter(f"--launch must be legacy or v3, got {launch!r}")
+    if source_dir is None and entry_point == "train.py":
+        from sagestack.sdk.xgboost_model import unknown_hyperparameters_message
+
+        unknown = unknown_hyperparameters_message(hyperparameters)
+        if unknown:
+            raise typer.BadParameter(unknown, param_hint="--hp")
     try:
         spec = TrainingJobSpec(
             inputs=inputs,

@@ -46,6 +46,18 @@ def test_train_failure_exits_non_zero_with_the_message(train_code: Path, train_d
     assert "Missing required channel: train has no CSV files" in result.output
 
 
+def test_fails_on_a_misspelt_hyperparameter_before_launching(train_data: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["train", "--local", "--train", str(train_data), "--hp", "num_round=3",
+         "--hp", "max_dept=3"],
+        env={"COLUMNS": "200"},
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "max_dept (did you mean max_depth" in " ".join(result.output.split())
+    assert not Path(".sagestack/jobs").exists()  # nothing was launched
+
+
 def test_train_requires_local_and_a_channel(train_data: Path) -> None:
     assert runner.invoke(app, ["train", "--train", str(train_data)]).exit_code == 2
     result = runner.invoke(app, ["train", "--local"])

@@ -119,6 +119,15 @@ def test_fails_with_the_job_reason(channels: Channels) -> None:
     assert "Exploding.train raised ValueError: alpha must be positive, got -1" in str(raised.value)
 
 
+def test_fails_on_a_misspelt_hyperparameter_before_launching(channels: Channels) -> None:
+    from sagestack.sdk.errors import ConfigurationError
+
+    model = XGBoostModel()
+    with pytest.raises(ConfigurationError, match=r"max_dept \(did you mean max_depth"):
+        model.fit(TrainingInstance("local"), channels.train, {"num_round": 2, "max_dept": 3})
+    assert model.last_run is None  # no job was started
+
+
 def test_fails_on_s3_data_for_a_local_job() -> None:
     from .numpy_models import NearestCentroid
 
