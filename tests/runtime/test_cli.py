@@ -128,30 +128,14 @@ def test_serve_until_ctrl_c(model_tar: Path, inference_code: Path) -> None:
     assert "Stopped." in output
 
 
-def _serve_in_background(model_tar: Path, inference_code: Path, *args: str):
-    import os
-    import re
-    import subprocess
-    import sys
-
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sagestack.cli", "serve", "--local", str(model_tar),
-         "--code-dir", str(inference_code), "--port", "0", "--workers", "1", *args],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=os.environ | {"COLUMNS": "200"},
-    )  # fmt: skip
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    url = re.search(r"http://127\.0\.0\.1:\d+", line)
-    assert url, line
-    return process, url.group(0)
-
-
 def test_stop_an_endpoint_that_sagestack_serve_started(
     model_tar: Path, inference_code: Path
 ) -> None:
-    process, url = _serve_in_background(model_tar, inference_code, "--name", "mine")
+    from cli_serve import serve_in_background
+
+    process, url, _ = serve_in_background(
+        model_tar, "--code-dir", str(inference_code), "--name", "mine"
+    )
     try:
         listed = runner.invoke(app, ["status", "--local"], env={"COLUMNS": "250"})
         assert listed.exit_code == 0, listed.output

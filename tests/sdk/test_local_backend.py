@@ -129,32 +129,18 @@ def test_fails_on_a_misspelt_hyperparameter_before_launching(channels: Channels)
 
 
 def test_cli_serves_a_custom_models_archive_without_program(channels: Channels) -> None:
-    import os
-    import re
-    import subprocess
-    import sys
-
     import requests
+    from cli_serve import serve_in_background
 
     from .numpy_models import NearestCentroid
 
     artifacts = NearestCentroid().fit(TrainingInstance("local"), channels.train)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sagestack.cli", "serve", "--local", str(artifacts.path),
-         "--port", "0", "--workers", "1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,  # the workers' log
-        text=True,
-        env=os.environ | {"COLUMNS": "250"},
-    )  # fmt: skip
+    process, url, line = serve_in_background(artifacts.path)
     try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        url = re.search(r"http://127\.0\.0\.1:\d+", line)
-        assert url and "(sagestack_serve.py)" in line, line
+        assert "(sagestack_serve.py)" in line, line
         rows = "\n".join(",".join(str(v) for v in row) for row in channels.x_validation[:2])
         answer = requests.post(
-            f"{url.group(0)}/invocations",
+            f"{url}/invocations",
             data=rows,
             headers={"Content-Type": "text/csv"},
             timeout=30,
