@@ -321,6 +321,21 @@ def invoke(
     sys.stdout.buffer.flush()
 
 
+@app.command("example-data")
+def example_data(
+    directory: Annotated[Path, typer.Argument(help="Where to write it.")] = Path("data"),
+) -> None:
+    """Write a small example data set: DIR/train/, DIR/validation/ (CSV, label first, no
+    header) and DIR/rows.csv (five validation rows without the label, for invoke)."""
+    import numpy as np
+
+    from sagestack.demo import csv_payload, write_dataset
+
+    _, _, features, _ = write_dataset(directory)
+    (directory / "rows.csv").write_bytes(csv_payload(np.asarray(features[:5])))
+    console.print(f"Wrote {directory / 'rows.csv'}", highlight=False)
+
+
 @app.command()
 def demo() -> None:
     """Train the bundled model on breast-cancer data, serve it and invoke it (make demo)."""
