@@ -318,6 +318,10 @@ def invoke(
         )
         raise typer.Exit(1)
     sys.stdout.buffer.write(result.body)
+    # A text answer ends its line, so the shell prompt does not follow it on the same line.
+    textual = (result.content_type or "").startswith(("text/", "application/json"))
+    if textual and not result.body.endswith(b"\n"):
+        sys.stdout.buffer.write(b"\n")
     sys.stdout.buffer.flush()
 
 

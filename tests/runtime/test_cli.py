@@ -71,7 +71,7 @@ def test_invoke_a_file_and_stdin(endpoint: LocalEndpoint, tmp_path: Path) -> Non
         app, ["invoke", "--url", endpoint.url, "--accept", "text/csv", str(body)]
     )
     assert result.exit_code == 0
-    assert result.stdout == "w1|str|text/csv|text/csv|3"
+    assert result.stdout == "w1|str|text/csv|text/csv|3\n"  # a text answer ends its line
     result = runner.invoke(app, ["invoke", "--endpoint-url", endpoint.url, "-"], input="1,2,3")
     assert result.exit_code == 0
     assert result.stdout.startswith("w1|str|text/csv|")
