@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 import sys
 from pathlib import Path
@@ -123,6 +124,12 @@ def train(
     hyperparameters: dict[str, Any] = {k: decode_value(v) for k, v in _pairs(hp or [], "--hp")}
     if launch not in ("legacy", "v3"):
         raise typer.BadParameter(f"--launch must be legacy or v3, got {launch!r}")
+    if source_dir is None and entry_point == "train.py":
+        from sagestack.sdk.xgboost_model import unknown_hyperparameters_message
+
+        unknown = unknown_hyperparameters_message(hyperparameters)
+        if unknown:
+            raise typer.BadParameter(unknown, param_hint="--hp")
     try:
         spec = TrainingJobSpec(
             inputs=inputs,
@@ -160,7 +167,13 @@ def serve(
         Path | None,
         typer.Option(help="Inference code dir (default: code/ in the archive, else inference/)."),
     ] = None,
-    program: Annotated[str, typer.Option(help="SAGEMAKER_PROGRAM.")] = "inference.py",
+    program: Annotated[
+        str | None,
+        typer.Option(
+            help="SAGEMAKER_PROGRAM (default: sagestack_serve.py for a custom Model's archive, "
+            "else inference.py)."
+        ),
+    ] = None,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     env: Annotated[
         list[str] | None, typer.Option(help="Container environment KEY=VALUE (repeatable).")
@@ -172,10 +185,14 @@ def serve(
             "(default: 404, as the script-mode container answers)."
         ),
     ] = False,
+    name: Annotated[
+        str | None, typer.Option(help="Endpoint name for status/stop (default: local-<port>).")
+    ] = None,
     local: Annotated[bool, typer.Option("--local", help="Serve on this machine.")] = False,
 ) -> None:
-    """Serve a model archive's handlers on loopback until Ctrl-C / SIGTERM."""
+    """Serve a model archive's handlers on loopback until Ctrl-C / SIGTERM / sagestack stop."""
     _require_local(local)
+    from sagestack.local.endpoints import write_record
     from sagestack.serving.supervisor import StartupError
     from sagestack.serving.supervisor import serve as run_server
 
@@ -187,16 +204,30 @@ def serve(
             "Use the default 127.0.0.1 unless you mean to share it.",
             highlight=False,
         )
+    records: list[Path] = []
 
     def status(event: dict[str, Any]) -> None:
         kind = event["event"]
         if kind == "ready":
             url = f"http://{host}:{event['port']}"
-            console.print(
-                f"[green]Serving[/green] {model_data} with {workers} worker(s) on {url}\n"
-                f"  POST {url}/invocations  ·  boto3 sagemaker-runtime endpoint_url={url}\n"
-                "  Ctrl-C to stop"
+            endpoint = name or f"local-{event['port']}"
+            records.append(
+                write_record(
+                    endpoint,
+                    pid=os.getpid(),
+                    url=url,
+                    model=str(model_data.resolve()),
+                    started_by="sagestack serve",
+                )
             )
+            console.print(
+                f"[green]Serving[/green] {model_data} ({event.get('program')}) with {workers} "
+                f"worker(s) on {url}\n"
+                f"  POST {url}/invocations  ·  boto3 sagemaker-runtime endpoint_url={url}\n"
+                f"  Ctrl-C (or sagestack stop {endpoint}) to stop",
+                soft_wrap=True,
+            )
+            sys.stdout.flush()  # a pipe (tee, a test) sees the URL now, not at exit
         elif kind == "worker-exited":
             err_console.print(
                 f"[yellow]worker {event['worker']} exited (code {event['code']}); "
@@ -222,6 +253,46 @@ def serve(
     except StartupError as exc:
         err_console.print(f"[red bold]Cannot start the endpoint:[/red bold] {exc}", highlight=False)
         raise typer.Exit(1) from exc
+    finally:
+        for record in records:
+            record.unlink(missing_ok=True)
+
+
+@app.command()
+def stop(
+    name: Annotated[
+        str | None, typer.Argument(help="Endpoint name (sagestack status --local).")
+    ] = None,
+    all_endpoints: Annotated[
+        bool, typer.Option("--all", help="Stop every local endpoint of this directory.")
+    ] = False,
+    prune: Annotated[
+        bool, typer.Option(help="Only drop the records of endpoints that are no longer running.")
+    ] = False,
+) -> None:
+    """Stop a local endpoint, whoever started it (SDK deploy() or sagestack serve)."""
+    from sagestack.local import endpoints
+
+    if prune:
+        gone = endpoints.prune()
+        console.print(f"Dropped {len(gone)} record(s): {', '.join(r.name for r in gone) or '-'}")
+        return
+    if bool(name) == all_endpoints:
+        raise typer.BadParameter("give an endpoint NAME or --all (or --prune)")
+    targets = endpoints.read_records() if all_endpoints else []
+    if name:
+        found = endpoints.find(name)
+        if found is None:
+            known = ", ".join(r.name for r in endpoints.read_records()) or "none"
+            err_console.print(
+                f"[red]No local endpoint named {name!r}[/red] (known: {known})", highlight=False
+            )
+            raise typer.Exit(1)
+        targets = [found]
+    for record in targets:
+        was_running = endpoints.stop(record)
+        state = "Stopped" if was_running else "Was not running; record dropped"
+        console.print(f"{record.name}: {state} (pid {record.pid})", highlight=False)
 
 
 @app.command()
@@ -266,6 +337,10 @@ def invoke(
         )
         raise typer.Exit(1)
     sys.stdout.buffer.write(result.body)
+    # A text answer ends its line, so the shell prompt does not follow it on the same line.
+    textual = (result.content_type or "").startswith(("text/", "application/json"))
+    if textual and not result.body.endswith(b"\n"):
+        sys.stdout.buffer.write(b"\n")
     sys.stdout.buffer.flush()
 
 
@@ -278,6 +353,21 @@ def console_command(
     from sagestack.console import serve as run_console
 
     run_console(host, port)
+
+
+@app.command("example-data")
+def example_data(
+    directory: Annotated[Path, typer.Argument(help="Where to write it.")] = Path("data"),
+) -> None:
+    """Write a small example data set: DIR/train/, DIR/validation/ (CSV, label first, no
+    header) and DIR/rows.csv (five validation rows without the label, for invoke)."""
+    import numpy as np
+
+    from sagestack.demo import csv_payload, write_dataset
+
+    _, _, features, _ = write_dataset(directory)
+    (directory / "rows.csv").write_bytes(csv_payload(np.asarray(features[:5])))
+    console.print(f"Wrote {directory / 'rows.csv'}", highlight=False)
 
 
 @app.command()

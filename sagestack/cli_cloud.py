@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import tarfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -112,27 +111,21 @@ def _local_jobs(limit: int) -> Table:
     return table
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _local_endpoints() -> Table:
-    from sagestack.sdk.backends.local import endpoints_dir
+    from sagestack.local.endpoints import endpoints_dir, read_records
 
     table = Table(title=f"Local endpoints ({endpoints_dir()})")
-    for column in ("endpoint", "status", "url", "model"):
-        table.add_column(column, no_wrap=column != "model")
-    for record in sorted(endpoints_dir().glob("*.json")):
-        info = json.loads(record.read_text())
-        alive = _pid_alive(int(info.get("pid", 0)))
-        status = "[green]InService[/green]" if alive else "[dim]Stopped[/dim]"
-        table.add_row(info["name"], status, info.get("url", ""), info.get("model", ""))
+    for column in ("endpoint", "status", "pid", "url", "model", "started by"):
+        table.add_column(column, no_wrap=column not in ("model", "started by"), overflow="fold")
+    for record in read_records():
+        status = (
+            "[green]InService[/green]"
+            if record.alive()
+            else "[dim]Gone (process exited; sagestack stop --prune)[/dim]"
+        )
+        table.add_row(
+            record.name, status, str(record.pid), record.url, record.model, record.started_by
+        )
     return table
 
 

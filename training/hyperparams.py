@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import param_names
 from job_errors import UserError
 
 from sagestack.contract import metrics
@@ -45,8 +46,7 @@ OBJECTIVES = (
 )
 DEFAULT_OBJECTIVE = "reg:squarederror"  # XGBoost's own default, as in the built-in algorithm
 
-# Keys the script consumes; everything else goes to xgboost.train() as a parameter.
-_SCRIPT_KEYS = ("num_round", "early_stopping_rounds", "eval_metric", "csv_weights")
+_SCRIPT_KEYS = param_names.SCRIPT_HYPERPARAMETERS
 # Keys toolkits add that are not XGBoost parameters (paths come from SM_* variables only).
 _DROPPED_KEYS = frozenset({"model_dir", "model-dir", "output_data_dir", "output-data-dir"})
 _DROPPED_PREFIXES = ("sagemaker_", "_")
@@ -144,7 +144,7 @@ def parse_cli(argv: Sequence[str]) -> dict[str, str]:
     """`--k v`, `--k=v` and legacy one-letter `-x v` in any order; unknown keys are kept.
 
     argparse names the script's own keys; parse_known_args leaves the rest, which are XGBoost
-    parameters this script does not need to know about.
+    parameters (resolve() checks their names against XGBoost's own list).
     """
     parser = _Parser(add_help=False, allow_abbrev=False)
     for key in _SCRIPT_KEYS:
@@ -222,6 +222,9 @@ def _check_numeric(name: str, value: str) -> None:
 def resolve(values: Mapping[str, str]) -> TrainConfig:
     """Validate merged hyperparameters and split script keys from XGBoost parameters."""
     params = dict(values)
+    unknown = param_names.unknown_names_message(params)
+    if unknown:
+        raise UserError(unknown)
     if "num_round" not in params:
         raise UserError(
             "Missing required hyperparameter num_round (the number of boosting rounds, e.g. 100)"

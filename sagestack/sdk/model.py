@@ -119,6 +119,10 @@ class Model:
         with open(os.path.join(model_dir, PICKLE_FILE), "rb") as handle:
             return pickle.load(handle)  # noqa: S301 - the model's own artifact
 
+    def check_hyperparameters(self, hyperparameters: Mapping[str, Any]) -> None:
+        """Raise before fit() launches anything if ``hyperparameters`` cannot be right; the
+        default accepts any (``train`` reads what it wants)."""
+
     def evaluate(self, model: Any, data: Dataset) -> dict[str, float]:
         """Metrics of ``model`` on one channel, printed to the job log; default none."""
         return {}

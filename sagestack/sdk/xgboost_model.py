@@ -8,19 +8,43 @@ too and use the same artifact layout: ``xgboost-model`` (UBJSON) alone at the ar
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
 import os
+from collections.abc import Iterable, Mapping
+from types import ModuleType
 from typing import Any, ClassVar
 
 import numpy as np
 
 from sagestack import paths
 from sagestack.sdk.dataset import JSON, Dataset, media_type
+from sagestack.sdk.errors import ConfigurationError
 from sagestack.sdk.model import Model
 from sagestack.sdk.packaging import ServingCode, TrainingCode
 
 MODEL_FILE = "xgboost-model"
 _BOOSTING_KEYS = ("num_round", "early_stopping_rounds")
+
+
+@functools.cache
+def _param_names() -> ModuleType:
+    """training/param_names.py, the check train.py runs, loaded from the bundled code: it has
+    to live there (the container runs it without the SDK)."""
+    path = paths.training_dir() / "param_names.py"
+    spec = importlib.util.spec_from_file_location("sagestack_training_param_names", path)
+    if spec is None or spec.loader is None:
+        raise ConfigurationError(f"cannot load {path}; reinstall sagestack")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def unknown_hyperparameters_message(names: Iterable[str]) -> str | None:
+    """What train.py would fail the job with for these hyperparameter names, or None."""
+    message: str | None = _param_names().unknown_names_message(list(names))
+    return message
 
 
 class XGBoostModel(Model):
@@ -60,6 +84,12 @@ class XGBoostModel(Model):
         if best is not None:
             booster = booster[: int(best) + 1]
         return booster
+
+    def check_hyperparameters(self, hyperparameters: Mapping[str, Any]) -> None:
+        """A misspelt name fails here, before a job starts, as train.py would fail it."""
+        message = unknown_hyperparameters_message(hyperparameters)
+        if message:
+            raise ConfigurationError(message)
 
     def predict(self, model: Any, features: np.ndarray) -> np.ndarray:
         return np.asarray(model.inplace_predict(np.asarray(features, dtype=np.float32)))

@@ -67,6 +67,19 @@ def prepare_model_dir(model_data: Path, work_dir: Path) -> Path:
         raise StartupError(str(exc)) from exc
 
 
+# What the SDK's generic entry point writes into a custom model's code/ (sdk/packaging.py).
+_CUSTOM_MODEL_MANIFEST = "sagestack_manifest.json"
+CUSTOM_MODEL_PROGRAM = "sagestack_serve.py"
+XGBOOST_PROGRAM = "inference.py"
+
+
+def detect_program(code_dir: Path | None, model_dir: Path) -> str:
+    """The handler module an archive needs: a custom Model's archive (its code/ carries the
+    SDK's manifest) is served by sagestack_serve.py, anything else by inference.py."""
+    code = code_dir if code_dir is not None else model_dir / "code"
+    return CUSTOM_MODEL_PROGRAM if (code / _CUSTOM_MODEL_MANIFEST).is_file() else XGBOOST_PROGRAM
+
+
 def resolve_code_dir(code_dir: Path | None, model_dir: Path, program: str) -> Path:
     """Where the inference module comes from.
 
@@ -279,7 +292,14 @@ class Supervisor:
                     if all(w.ready for w in self.workers):
                         serving = True
                         pids = [w.process.pid for w in self.workers if w.process]
-                        self.status({"event": "ready", "port": self.config.port, "pids": pids})
+                        self.status(
+                            {
+                                "event": "ready",
+                                "port": self.config.port,
+                                "pids": pids,
+                                "program": self.config.program,
+                            }
+                        )
                     elif now > deadline:
                         raise StartupError(
                             f"workers not ready after {self.config.startup_timeout_s:.0f} s"
@@ -297,7 +317,7 @@ def serve(
     model_data: Path,
     *,
     code_dir: Path | None = None,
-    program: str = "inference.py",
+    program: str | None = "inference.py",
     host: str = "127.0.0.1",
     port: int = 8080,
     workers: int = 2,
@@ -308,8 +328,10 @@ def serve(
 ) -> None:
     """Serve ``model_data`` (a model.tar.gz or a model dir) until SIGTERM/SIGINT.
 
-    Blocks. ``status`` receives events: ready (with the port), worker-exited, stopping,
-    stopped. Raises StartupError with a one-line reason if the endpoint cannot start.
+    Blocks. ``status`` receives events: ready (with the port, and the program served),
+    worker-exited, stopping, stopped. ``program`` None picks it from the archive
+    (:func:`detect_program`). Raises StartupError with a one-line reason if the endpoint
+    cannot start.
     """
     if workers < 1:
         raise StartupError(f"workers must be at least 1, got {workers}")
@@ -317,6 +339,8 @@ def serve(
     listener: socket.socket | None = None
     try:
         model_dir = prepare_model_dir(model_data, work_dir)
+        if program is None:
+            program = detect_program(code_dir, model_dir)
         code = resolve_code_dir(code_dir, model_dir, program)
         listener = listen_socket(host, port)
         config = ServeConfig(

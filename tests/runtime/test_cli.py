@@ -46,6 +46,18 @@ def test_train_failure_exits_non_zero_with_the_message(train_code: Path, train_d
     assert "Missing required channel: train has no CSV files" in result.output
 
 
+def test_fails_on_a_misspelt_hyperparameter_before_launching(train_data: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["train", "--local", "--train", str(train_data), "--hp", "num_round=3",
+         "--hp", "max_dept=3"],
+        env={"COLUMNS": "200"},
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "max_dept (did you mean max_depth" in " ".join(result.output.split())
+    assert not Path(".sagestack/jobs").exists()  # nothing was launched
+
+
 def test_train_requires_local_and_a_channel(train_data: Path) -> None:
     assert runner.invoke(app, ["train", "--train", str(train_data)]).exit_code == 2
     result = runner.invoke(app, ["train", "--local"])
@@ -59,7 +71,7 @@ def test_invoke_a_file_and_stdin(endpoint: LocalEndpoint, tmp_path: Path) -> Non
         app, ["invoke", "--url", endpoint.url, "--accept", "text/csv", str(body)]
     )
     assert result.exit_code == 0
-    assert result.stdout == "w1|str|text/csv|text/csv|3"
+    assert result.stdout == "w1|str|text/csv|text/csv|3\n"  # a text answer ends its line
     result = runner.invoke(app, ["invoke", "--endpoint-url", endpoint.url, "-"], input="1,2,3")
     assert result.exit_code == 0
     assert result.stdout.startswith("w1|str|text/csv|")
@@ -133,3 +145,74 @@ def test_serve_until_ctrl_c(model_tar: Path, inference_code: Path) -> None:
             process.kill()
     assert process.returncode == 0
     assert "Stopped." in output
+
+
+def test_stop_an_endpoint_that_sagestack_serve_started(
+    model_tar: Path, inference_code: Path
+) -> None:
+    from cli_serve import serve_in_background
+
+    process, url, _ = serve_in_background(
+        model_tar, "--code-dir", str(inference_code), "--name", "mine"
+    )
+    try:
+        listed = runner.invoke(app, ["status", "--local"], env={"COLUMNS": "250"})
+        assert listed.exit_code == 0, listed.output
+        row = next(line for line in listed.output.splitlines() if "mine" in line)
+        assert "InService" in row and str(process.pid) in row and url in row
+        assert "sagestack serve" in listed.output and str(model_tar) in listed.output
+
+        stopped = runner.invoke(app, ["stop", "mine"])
+        assert stopped.exit_code == 0, stopped.output
+        assert f"mine: Stopped (pid {process.pid})" in stopped.output
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "mine" not in runner.invoke(app, ["status", "--local"]).output
+
+
+def test_an_endpoint_outlives_the_process_that_started_it(
+    model_tar: Path, inference_code: Path
+) -> None:
+    # SageMaker's rule: an endpoint runs until deleted, whatever happens to the client.
+    import subprocess
+    import sys
+
+    import requests
+
+    script = (
+        "from sagestack.serving.endpoint import start_local_endpoint\n"
+        "from sagestack.local.endpoints import write_record\n"
+        f"e = start_local_endpoint({str(model_tar)!r}, code_dir={str(inference_code)!r}, "
+        "workers=1, log=-3)\n"
+        "write_record('orphan', pid=e.pid, url=e.url, model='m', started_by='a script')\n"
+        "print(e.url)\n"
+    )
+    url = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.strip()
+    try:
+        assert requests.get(f"{url}/ping", timeout=5).status_code == 200
+    finally:
+        stopped = runner.invoke(app, ["stop", "--all"])
+    assert stopped.exit_code == 0 and "orphan: Stopped" in stopped.output
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{url}/ping", timeout=5)
+
+
+def test_status_tells_a_dead_endpoint_and_prune_drops_it() -> None:
+    from sagestack.local.endpoints import write_record
+
+    write_record("old", pid=2**22 + 1, url="http://127.0.0.1:1", model="m", started_by="x")
+    listed = runner.invoke(app, ["status", "--local"], env={"COLUMNS": "250"})
+    assert "Gone (process exited" in listed.output
+    pruned = runner.invoke(app, ["stop", "--prune"])
+    assert pruned.exit_code == 0 and "Dropped 1 record(s): old" in pruned.output
+    assert "old" not in runner.invoke(app, ["status", "--local"]).output
+
+
+def test_fails_to_stop_an_unknown_endpoint() -> None:
+    result = runner.invoke(app, ["stop", "nope"])
+    assert result.exit_code == 1 and "No local endpoint named 'nope'" in result.output
+    assert runner.invoke(app, ["stop"]).exit_code == 2

@@ -22,6 +22,11 @@ def assert_fails(job: Job, argv: list[str], *phrases: str) -> str:
     return message
 
 
+def test_fails_on_a_misspelt_hyperparameter_before_training(binary_job: Job):
+    # A job started elsewhere (console, Step Functions) gets the same check as the SDK.
+    assert_fails(binary_job, [*BINARY, "--max_dept", "3"], "max_dept (did you mean max_depth")
+
+
 def test_fails_without_train_channel(job: Job):
     job.write_configs({"num_round": 3}, {})
     assert_fails(job, BINARY, "Missing required channel 'train'")

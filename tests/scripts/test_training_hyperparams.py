@@ -15,12 +15,12 @@ from sagestack.contract import metrics
 # `true`) put on the command line for the same hyperparameters.
 LEGACY_ARGS = [
     "--colsample_bytree", "0.8", "--eta", "0.2", "--eval_metric", "auc",
-    "--model-dir", "/opt/ml/model", "--num_round", "50", "--objective", "binary:logistic",
-    "--validate_parameters", "True", "-x", "3",
+    "--model-dir", "/opt/ml/model", "--n_jobs", "3", "--num_round", "50",
+    "--objective", "binary:logistic", "--validate_parameters", "True",
 ]  # fmt: skip
 V3_ARGS = [
     "--num_round", "50", "--eta", "0.2", "--objective", "binary:logistic",
-    "--validate_parameters", "true", "--x", "3", "--eval_metric", "auc",
+    "--validate_parameters", "true", "--n_jobs", "3", "--eval_metric", "auc",
     "--colsample_bytree", "0.8", "--model-dir", "/opt/ml/model",
 ]  # fmt: skip
 
@@ -40,16 +40,21 @@ def test_legacy_and_v3_command_lines_give_the_same_config():
         "eta": "0.2",
         "objective": "binary:logistic",
         "validate_parameters": "true",  # `True` normalised for XGBoost
-        "x": "3",  # unknown keys pass through to xgboost
+        "n_jobs": "3",  # parameters the script does not list pass through to xgboost
     }
 
 
+def test_legacy_one_letter_keys_parse():
+    # sagemaker-containers writes one-character keys as `-x`.
+    assert hyperparams.parse_cli(["-x", "3", "--num_round", "1"]) == {"x": "3", "num_round": "1"}
+
+
 def test_sm_hps_is_the_fallback_without_arguments():
-    environ = {"SM_HPS": json.dumps({"num_round": 7, "max_depth": 3, "verbose": True})}
+    environ = {"SM_HPS": json.dumps({"num_round": 7, "max_depth": 3, "one_drop": True})}
     config = resolve([], environ)
     assert config.num_round == 7
     assert config.xgb_params["max_depth"] == "3"
-    assert config.xgb_params["verbose"] == "true"
+    assert config.xgb_params["one_drop"] == "true"
 
 
 def test_hyperparameters_file_accepts_v2_json_encoded_values(tmp_path):
@@ -131,3 +136,25 @@ def test_metric_direction_matches_xgboost():
 def test_eval_metric_lists_from_either_sdk(value):
     # v3 JSON-encodes list values; legacy script mode passes str(list).
     assert resolve(["--num_round", "1", "--eval_metric", value]).eval_metrics == ["auc", "logloss"]
+
+
+def test_fails_on_a_misspelt_hyperparameter_with_the_closest_names():
+    with pytest.raises(UserError, match=r"hyperparameter max_dept \(did you mean max_depth"):
+        resolve(["--num_round", "1", "--max_dept", "3"])
+
+
+def test_fails_naming_every_unknown_hyperparameter():
+    with pytest.raises(UserError, match=r"Unknown hyperparameters etta .*; n_estimators:"):
+        resolve(["--num_round", "1", "--etta", "0.1", "--n_estimators", "5"])
+
+
+@pytest.mark.parametrize(
+    "name",
+    # XGBoost accepts these and hyperparams.py lists none of them: aliases, updater- and
+    # objective-specific parameters, global config, and the container's documented extras.
+    ["learning_rate", "top_k", "max_cached_hist_node", "huber_slope", "lambdarank_pair_method",
+     "verbosity", "sketch_eps"],
+)  # fmt: skip
+def test_parameters_xgboost_accepts_pass_through(name):
+    value = "topk" if name == "lambdarank_pair_method" else "1"
+    assert resolve(["--num_round", "1", f"--{name}", value]).xgb_params[name] == value

@@ -86,7 +86,7 @@ def test_xgboost_fit_starts_the_training_state_machine_with_the_overrides(
             "train": S3DataSource("s3://sagestack-dev-data/train/"),
             "validation": S3DataSource("s3://sagestack-dev-data/validation/"),
         },
-        {"objective": "binary:logistic", "num_round": 50, "eta": 0.1, "verbose": True},
+        {"objective": "binary:logistic", "num_round": 50, "eta": 0.1, "one_drop": True},
         wait=False,
     )
     (start,) = deployed.params("stepfunctions", "StartExecution")
@@ -98,7 +98,7 @@ def test_xgboost_fit_starts_the_training_state_machine_with_the_overrides(
             "objective": "binary:logistic",
             "num_round": "50",
             "eta": "0.1",
-            "verbose": "true",
+            "one_drop": "true",
         },
         "instance_type": "ml.m5.2xlarge",
         "instance_count": 2,

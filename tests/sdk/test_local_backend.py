@@ -119,6 +119,38 @@ def test_fails_with_the_job_reason(channels: Channels) -> None:
     assert "Exploding.train raised ValueError: alpha must be positive, got -1" in str(raised.value)
 
 
+def test_fails_on_a_misspelt_hyperparameter_before_launching(channels: Channels) -> None:
+    from sagestack.sdk.errors import ConfigurationError
+
+    model = XGBoostModel()
+    with pytest.raises(ConfigurationError, match=r"max_dept \(did you mean max_depth"):
+        model.fit(TrainingInstance("local"), channels.train, {"num_round": 2, "max_dept": 3})
+    assert model.last_run is None  # no job was started
+
+
+def test_cli_serves_a_custom_models_archive_without_program(channels: Channels) -> None:
+    import requests
+    from cli_serve import serve_in_background
+
+    from .numpy_models import NearestCentroid
+
+    artifacts = NearestCentroid().fit(TrainingInstance("local"), channels.train)
+    process, url, line = serve_in_background(artifacts.path)
+    try:
+        assert "(sagestack_serve.py)" in line, line
+        rows = "\n".join(",".join(str(v) for v in row) for row in channels.x_validation[:2])
+        answer = requests.post(
+            f"{url}/invocations",
+            data=rows,
+            headers={"Content-Type": "text/csv"},
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 def test_fails_on_s3_data_for_a_local_job() -> None:
     from .numpy_models import NearestCentroid
 

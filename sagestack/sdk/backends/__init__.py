@@ -64,6 +64,7 @@ def fit(
         raise TypeError(f"training_instance must be a TrainingInstance, got {instance!r}")
     inputs = channels(data)
     _check_model(model)
+    model.check_hyperparameters(hyperparameters)
     if instance.is_local:
         from sagestack.sdk.backends.local import fit_local
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import warnings
@@ -10,8 +9,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sagestack import paths
 from sagestack.local.channels import Channel
+from sagestack.local.endpoints import endpoints_dir, write_record
 from sagestack.local.job_spec import TrainingJobSpec, make_job_name
 from sagestack.local.training import TrainingJobError, TrainingJobResult, run_training_job
 from sagestack.sdk.errors import ConfigurationError, DeploymentFailedError, TrainingFailedError
@@ -24,11 +23,6 @@ from sagestack.sdk.sources import MODEL_CONTENT_TYPE, S3DataSource
 if TYPE_CHECKING:
     from sagestack.sdk.model import Model
     from sagestack.serving.endpoint import LocalEndpoint
-
-
-def endpoints_dir() -> Path:
-    """Where running local endpoints are recorded (``sagestack status --local`` reads it)."""
-    return paths.default_state_dir() / "endpoints"
 
 
 def _local_channel(name: str, source: S3DataSource) -> Channel:
@@ -115,7 +109,11 @@ def fit_local(
 
 
 class LocalPredictor(Predictor):
-    """The local server; ``url`` also works as boto3 sagemaker-runtime's ``endpoint_url``."""
+    """The local server; ``url`` also works as boto3 sagemaker-runtime's ``endpoint_url``.
+
+    As on SageMaker, the endpoint outlives this Python process: it serves until
+    :meth:`delete` or ``sagestack stop NAME`` (``sagestack status --local`` lists it).
+    """
 
     def __init__(
         self, model: Model, name: str, endpoint: LocalEndpoint, record: Path, log: Path
@@ -170,20 +168,12 @@ def deploy_local(
             raise DeploymentFailedError(
                 f"the local endpoint did not start: {exc} (log: {log})"
             ) from exc
-    record = directory / f"{name}.json"
-    record.write_text(
-        json.dumps(
-            {
-                "name": name,
-                "url": endpoint.url,
-                "pid": endpoint.pid,
-                "model": f"{type(model).__module__}.{type(model).__qualname__}",
-                "artifacts": artifacts.uri,
-                "log": str(log),
-                "owner_pid": os.getpid(),
-            },
-            indent=2,
-        )
-        + "\n"
+    record = write_record(
+        name,
+        pid=endpoint.pid,
+        url=endpoint.url,
+        model=f"{type(model).__qualname__} {artifacts.path}",
+        started_by=f"deploy() in process {os.getpid()}",
+        log=str(log),
     )
     return LocalPredictor(model, name, endpoint, record, log)
