@@ -22,16 +22,14 @@ from typing import Any
 from sagestack import paths
 from sagestack.console import store
 
+# The SDK's directory of endpoint records, which `sagestack status --local` lists too.
+from sagestack.sdk.backends.local import endpoints_dir
+
 CREATING = "Creating"
 IN_SERVICE = "InService"
 FAILED = "Failed"
 DELETED = "Deleted"
 _POLL_S = 1.0
-
-
-def endpoints_dir() -> Path:
-    """The SDK's endpoint records (sagestack.sdk.backends.local.endpoints_dir)."""
-    return store.state_dir() / "endpoints"
 
 
 def record_path(name: str) -> Path:

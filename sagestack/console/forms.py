@@ -9,6 +9,8 @@ import sys
 from types import ModuleType
 from typing import Any
 
+from starlette.datastructures import FormData, UploadFile
+
 from sagestack import paths
 from sagestack.console import store
 from sagestack.local.job_spec import validate_job_name
@@ -112,6 +114,41 @@ def check_job_name(name: str) -> str | None:
     if store.job_exists(name):
         return f"A training job named {name} already exists; names must be unique."
     return None
+
+
+def text_fields(form: FormData) -> dict[str, str]:
+    """The form's fields as strings, uploads left out."""
+    return {k: str(v) for k, v in form.items() if not isinstance(v, UploadFile)}
+
+
+def check_name_and_algorithm(
+    values: dict[str, str], name_field: str, errors: dict[str, str]
+) -> str:
+    """The Create forms' job name, stripped; its and the algorithm's problems go in ``errors``."""
+    name = values.get(name_field, "").strip()
+    if problem := check_job_name(name):
+        errors[name_field] = problem
+    if values.get("algorithm", "xgboost") != "xgboost":
+        errors["algorithm"] = "Only the built-in XGBoost algorithm is available."
+    return name
+
+
+def int_field(
+    values: dict[str, str],
+    key: str,
+    default: int | None,
+    low: int,
+    high: int,
+    errors: dict[str, str],
+) -> int | None:
+    """A whole number from ``low`` to ``high``; ``default`` when blank or (with an error) bad."""
+    raw = values.get(key, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        errors[key] = f"A whole number from {low} to {high}."
+        return default
+    return int(raw)
 
 
 def _training_hyperparams() -> ModuleType:

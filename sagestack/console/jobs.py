@@ -1,8 +1,9 @@
-"""Starts and stops console training jobs: a record, then a detached runner process."""
+"""Console training jobs: start (a record, then a detached runner), stop, and their requests."""
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -59,3 +60,41 @@ def stop_job(name: str) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def job_request(name: str) -> dict[str, Any]:
+    """What a job was created with: the console's record, else rebuilt from its job dir."""
+    record = store.read_json(store.record_path(name))
+    if record is not None:
+        return record
+    config = store.job_config(name)
+    job_dir = store.jobs_dir() / name
+    data_root = job_dir / "input" / "data"
+    if not data_root.is_dir():
+        data_root = job_dir / "algo-1" / "input" / "data"
+    channels = {
+        channel: {"path": str(data_root / channel), "content_type": cfg.get("ContentType")}
+        for channel, cfg in config["input_data_config"].items()
+        if channel not in ("code", "sm_drivers")
+    }
+    hps = {
+        k: v for k, v in config["hyperparameters"].items() if not k.startswith(("sagemaker_", "_"))
+    }
+    hosts = config["resource_config"].get("hosts") or ["algo-1"]
+    return {
+        "job_name": name,
+        "channels": channels,
+        "hyperparameters": hps,
+        "instance_count": len(hosts),
+        "max_runtime_s": None,
+    }
+
+
+def next_name(name: str) -> str:
+    """A free name for a clone of job ``name``: ``name-2``, ``name-3``, ..."""
+    base = name[:56]
+    for index in range(2, 1000):
+        candidate = f"{base}-{index}"
+        if not store.job_exists(candidate):
+            return candidate
+    return f"{base}-{secrets.token_hex(2)}"
