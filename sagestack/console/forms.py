@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import re
 import sys
@@ -19,67 +18,6 @@ DEFAULT_NUM_ROUND = 100
 DEFAULT_EARLY_STOPPING = 10
 # Names the built-in XGBoost algorithm documents (plus the script's own keys); anything else
 # is most likely a typo, so it is refused with the nearest name.
-KNOWN_HYPERPARAMETERS = (
-    "num_round",
-    "early_stopping_rounds",
-    "eval_metric",
-    "csv_weights",
-    "objective",
-    "num_class",
-    "booster",
-    "eta",
-    "learning_rate",
-    "gamma",
-    "min_split_loss",
-    "max_depth",
-    "min_child_weight",
-    "max_delta_step",
-    "subsample",
-    "sampling_method",
-    "colsample_bytree",
-    "colsample_bylevel",
-    "colsample_bynode",
-    "lambda",
-    "reg_lambda",
-    "alpha",
-    "reg_alpha",
-    "tree_method",
-    "sketch_eps",
-    "scale_pos_weight",
-    "updater",
-    "refresh_leaf",
-    "process_type",
-    "grow_policy",
-    "max_leaves",
-    "max_bin",
-    "num_parallel_tree",
-    "monotone_constraints",
-    "interaction_constraints",
-    "single_precision_histogram",
-    "base_score",
-    "seed",
-    "nthread",
-    "verbosity",
-    "tweedie_variance_power",
-    "huber_slope",
-    "quantile_alpha",
-    "aft_loss_distribution",
-    "aft_loss_distribution_scale",
-    "max_cat_to_onehot",
-    "deterministic_histogram",
-    "rate_drop",
-    "skip_drop",
-    "one_drop",
-    "normalize_type",
-    "sample_type",
-    "lambda_bias",
-    "feature_selector",
-    "top_k",
-    "multi_strategy",
-    "max_cached_hist_node",
-    "device",
-    "disable_default_eval_metric",
-)
 _EVAL_METRIC = {"binary": "logloss", "multi": "mlogloss"}
 
 
@@ -151,30 +89,31 @@ def int_field(
     return int(raw)
 
 
-def _training_hyperparams() -> ModuleType:
-    """training/hyperparams.py, the checks the job itself runs; it imports its siblings as
-    top-level modules (as the container runs it), so its directory goes on sys.path."""
-    if "hyperparams" in sys.modules:
-        return sys.modules["hyperparams"]
+def _training_module(name: str) -> ModuleType:
+    """A module of training/ (hyperparams, param_names), the checks the job itself runs; they
+    import their siblings as top-level modules (as the container runs them), so the directory
+    goes on sys.path while they load."""
+    if name in sys.modules:
+        return sys.modules[name]
     directory = str(paths.training_dir())
     sys.path.insert(0, directory)
     try:
-        return importlib.import_module("hyperparams")
+        return importlib.import_module(name)
     finally:
         sys.path.remove(directory)
 
 
 def check_hyperparameters(values: dict[str, str]) -> dict[str, str]:
     """Errors by hyperparameter name (``""`` for the table as a whole); empty when fine."""
+    names = _training_module("param_names")
     errors: dict[str, str] = {}
     for name in values:
-        if name not in KNOWN_HYPERPARAMETERS:
-            near = difflib.get_close_matches(name, KNOWN_HYPERPARAMETERS, n=1, cutoff=0.6)
-            hint = f" Did you mean {near[0]}?" if near else ""
-            errors[name] = f"Unknown hyperparameter {name!r}.{hint}"
+        message = names.unknown_names_message([name])
+        if message:
+            errors[name] = message
     if errors:
         return errors
-    module = _training_hyperparams()
+    module = _training_module("hyperparams")
     try:
         module.resolve(values)
     except module.UserError as exc:

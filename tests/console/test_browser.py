@@ -149,6 +149,6 @@ def test_form_error_shows_beside_the_field(console_url: str, page, tmp_path: Pat
     page.locator("#error-job_name").wait_for()
     assert "letters, digits or hyphens" in page.inner_text("#error-job_name")
     assert "does not exist" in page.inner_text("#error-train")
-    assert "Did you mean max_depth?" in page.inner_text("#error-hyperparameters")
+    assert "did you mean max_depth" in page.inner_text("#error-hyperparameters")
     _shot(page, tmp_path, "form-error")
     assert not (tmp_path / ".sagestack" / "console").exists()

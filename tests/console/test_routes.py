@@ -183,7 +183,7 @@ def test_preview_warns_about_header_ragged_rows_and_text(store_dir: Path, tmp_pa
 
 
 def test_hyperparameter_checks_name_the_field() -> None:
-    assert "Did you mean max_depth?" in forms.check_hyperparameters({"max_dept": "3"})["max_dept"]
+    assert "did you mean max_depth" in forms.check_hyperparameters({"max_dept": "3"})["max_dept"]
     errors = forms.check_hyperparameters({"num_round": "10", "objective": "multi:softprob"})
     assert "num_class is required" in errors["num_class"]
     errors = forms.check_hyperparameters({"num_round": "10", "eta": "2"})
@@ -225,7 +225,7 @@ def test_fails_create_training_job_with_errors_beside_each_field(
     assert 'id="error-job_name"' in text
     assert 'id="error-train"' in text and "does not exist" in text
     assert 'id="error-instance_count"' in text
-    assert "Did you mean max_depth?" in text
+    assert "did you mean max_depth" in text
     assert 'value="max_dept"' in text  # the table keeps what was typed
     assert not store.records_dir().exists()
 
