@@ -10,7 +10,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,14 +17,8 @@ from typing import Any
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
+from script_dirs import REPO
 from synth_once import shared_dir, synthesized_once
-
-REPO = Path(__file__).resolve().parents[2]
-TRAINING_DIR = REPO / "training"
-INFERENCE_DIR = REPO / "inference"
-for _path in (TRAINING_DIR, INFERENCE_DIR):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
 
 from sagestack.local.archive import create_tar_gz  # noqa: E402
 from sagestack.serving.endpoint import LocalEndpoint, start_local_endpoint  # noqa: E402

@@ -20,13 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-REPO = Path(__file__).resolve().parents[2]
-TRAINING_DIR = REPO / "training"
-INFERENCE_DIR = REPO / "inference"
-for _path in (TRAINING_DIR, INFERENCE_DIR):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
+from script_dirs import TRAINING_DIR
 
 FULL_CHANNEL_KEYS = {
     "TrainingInputMode": "File",

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from scripts_support import INFERENCE_DIR, TRAINING_DIR
+from script_dirs import INFERENCE_DIR, TRAINING_DIR
 
 # Third-party packages the container image ships (deep-learning-containers docker/xgboost).
 CONTAINER_PACKAGES = {"xgboost", "numpy", "scipy", "pandas", "pyarrow", "matplotlib", "flask"}
