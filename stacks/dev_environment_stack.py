@@ -10,8 +10,9 @@ from constructs import Construct
 
 from stacks.config import DevBoxConfig, NotebookConfig
 from stacks.constructs.dev_box import DEV_BOX_EVIDENCE, DevBox, DevBoxProps
-from stacks.constructs.job_roles import JobRolesProps, acknowledge_role_policy, grant_workbench
+from stacks.constructs.job_roles import JobRolesProps, grant_workbench
 from stacks.constructs.notebook import SecureNotebook, SecureNotebookProps
+from stacks.constructs.role_grants import acknowledge_role_policy
 from stacks.constructs.sdk_wheel import SdkWheelAsset
 from stacks.data_stack import DataStack
 from stacks.iam_stack import IamStack
