@@ -14,9 +14,7 @@ from stacks.constructs.job_roles import JobRolesProps, grant_workbench
 from stacks.constructs.notebook import SecureNotebook, SecureNotebookProps
 from stacks.constructs.role_grants import acknowledge_role_policy
 from stacks.constructs.sdk_wheel import SdkWheelAsset
-from stacks.data_stack import DataStack
-from stacks.iam_stack import IamStack
-from stacks.network_stack import NetworkStack
+from stacks.foundation import Foundation
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,14 +33,13 @@ class DevEnvironmentStack(Stack):
         construct_id: str,
         *,
         props: DevEnvironmentStackProps,
-        data: DataStack,
-        network: NetworkStack,
-        roles: IamStack,
+        foundation: Foundation,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        refs = data.refs_for(self)
-        mirror = data.package_mirror_for(self)
+        network, roles = foundation.network, foundation.roles
+        refs = foundation.data.refs_for(self)
+        mirror = foundation.data.package_mirror_for(self)
         sdk = SdkWheelAsset(self, "Sdk")
         notebook = SecureNotebook(
             self,
