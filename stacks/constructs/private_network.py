@@ -11,7 +11,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from stacks.constructs.retention import retention
-from stacks.nag import acknowledge
+from stacks.nag import acknowledge_nist_hipaa
 
 # What SageMaker jobs, the notebook and the SDK call from inside a VPC without internet access.
 SAGEMAKER_ENDPOINTS = {
@@ -166,5 +166,4 @@ def _acknowledge_flow_log_role(flow_log: ec2.FlowLog) -> None:
         "flow log group's ARN and iam:PassRole on this role only, attached to this role alone "
         "and deleted with it."
     )
-    for pack in ("NIST.800.53.R5", "HIPAA.Security"):
-        acknowledge(policy, f"{pack}-IAMNoInlinePolicy", reason)
+    acknowledge_nist_hipaa(policy, "IAMNoInlinePolicy", reason)

@@ -9,7 +9,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 
-from stacks.nag import acknowledge, acknowledge_wildcards
+from stacks.nag import acknowledge_nist_hipaa, acknowledge_wildcards
 
 
 def allow(
@@ -82,8 +82,7 @@ def acknowledge_role_policy(role: iam.Role, extra_evidence: Sequence[tuple[str, 
         "resource types; the AWS::IAM::Policy is attached to this one role and created and "
         "deleted with it, so a managed policy would add a second lifecycle and no reuse."
     )
-    for pack in ("NIST.800.53.R5", "HIPAA.Security"):
-        acknowledge(policy, f"{pack}-IAMNoInlinePolicy", inline)
+    acknowledge_nist_hipaa(policy, "IAMNoInlinePolicy", inline)
     document = Stack.of(role).resolve(policy.document.to_json())
     acknowledge_wildcards(policy, document, (*GRANT_EVIDENCE, *extra_evidence))
 
