@@ -109,13 +109,7 @@ def grant_training_role(
         ]
     )
     if code is not None:
-        statements.append(
-            iam.PolicyStatement(
-                sid="ReadTrainingCode",
-                actions=["s3:GetObject"],
-                resources=[code.bucket.arn_for_objects(code.object_key)],
-            )
-        )
+        statements.append(code.read_statement("ReadTrainingCode"))
         statements.append(
             iam.PolicyStatement(
                 sid="ListTrainingCode",
