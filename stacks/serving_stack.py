@@ -51,9 +51,7 @@ class ServingStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         network, roles = foundation.network, foundation.roles
-        refs = foundation.data.refs_for(self)
-        self.add_stack_dependency(network, "uses the isolated subnets and workload security group")
-        self.add_stack_dependency(roles, "runs the model with the model role")
+        refs = foundation.job_stack_refs(self, role_use="runs the model with the model role")
         settings = props.serving
         model_data_url = settings.model_data_url
         if model_data_url is not None:

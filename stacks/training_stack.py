@@ -72,9 +72,7 @@ class TrainingStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         network, roles = foundation.network, foundation.roles
-        refs = foundation.data.refs_for(self)
-        self.add_stack_dependency(network, "uses the isolated subnets and workload security group")
-        self.add_stack_dependency(roles, "passes the training role to SageMaker")
+        refs = foundation.job_stack_refs(self, role_use="passes the training role to SageMaker")
         settings = props.training
         script_mode = settings.mode is TrainingMode.SCRIPT
         direction = MetricDirection(metrics.metric_direction(settings.eval_metric))
