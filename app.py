@@ -3,7 +3,7 @@
 import sys
 
 from stacks.build import build_app, config_of, create_app, read_cdk_json_context
-from stacks.config import ConfigError
+from stacks.config_sections import ConfigError
 
 
 def main() -> None:

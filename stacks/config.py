@@ -1,17 +1,26 @@
-"""SageStack configuration: cdk.json context parsed once into frozen, validated dataclasses."""
+"""SageStack configuration: environment dataclasses and the checks that build them from cdk.json."""
 
 from __future__ import annotations
 
-import enum
 import ipaddress
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any
 
-from sagestack.contract import patterns
-from stacks.constructs.prop_checks import PropError
+from stacks.config_sections import (
+    ConfigError,
+    Section,
+    build_settings,
+    check,
+    choice,
+    given,
+    int_at_least,
+    ml_instance_type,
+    optional_str,
+    string_map,
+)
 from stacks.constructs.serving.props import ServingSettings, TrafficShifting, VariantKind
 from stacks.constructs.training.props import ApprovalStatus, TrainingMode, TrainingSettings
 
@@ -32,11 +41,6 @@ _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
 _AZ = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d[a-z]$")
 _EC2_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
-_ML_INSTANCE_TYPE = patterns.ML_INSTANCE_TYPE
-
-
-class ConfigError(ValueError):
-    """A cdk.json setting is missing or invalid; the message says key, value and what is allowed."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,136 +117,6 @@ class AppConfig:
     environments: tuple[EnvironmentConfig, ...]
 
 
-T = TypeVar("T")
-S = TypeVar("S")
-
-
-class _Section:
-    """One JSON object of the configuration; remembers its key path and which keys were read."""
-
-    def __init__(self, raw: Any, path: str) -> None:
-        if not isinstance(raw, Mapping):
-            raise ConfigError(f"{path} = {raw!r}: must be an object")
-        self._raw = raw
-        self._path = path
-        self._read: list[str] = []
-
-    def key_path(self, key: str) -> str:
-        return f"{self._path}.{key}"
-
-    def value(self, key: str, expected: type[T], describe: str) -> T:
-        self._read.append(key)
-        if key not in self._raw:
-            raise ConfigError(f"{self.key_path(key)} is missing; expected {describe}")
-        value = self._raw[key]
-        # bool is an int subclass in Python; a count of `true` is a mistake, not 1.
-        wrong_bool = isinstance(value, bool) and expected is not bool
-        if not isinstance(value, expected) or wrong_bool:
-            raise ConfigError(f"{self.key_path(key)} = {value!r}: expected {describe}")
-        return value
-
-    def optional(self, key: str) -> Any:
-        self._read.append(key)
-        return self._raw.get(key)
-
-    def each_key(self) -> Iterator[str]:
-        """Every key, for sections whose keys are data (environment names, tag keys)."""
-        for key in self._raw:
-            self._read.append(key)
-            yield key
-
-    def section(self, key: str) -> _Section:
-        self._read.append(key)
-        if key not in self._raw:
-            raise ConfigError(f"{self.key_path(key)} is missing; expected an object")
-        return _Section(self._raw[key], self.key_path(key))
-
-    def reject_unknown_keys(self) -> None:
-        unknown = sorted(set(self._raw) - set(self._read))
-        if unknown:
-            allowed = ", ".join(sorted(self._read))
-            raise ConfigError(
-                f"{self.key_path(unknown[0])}: unknown key {unknown[0]!r}; allowed keys: {allowed}"
-            )
-
-
-def _check(condition: bool, path: str, value: Any, allowed: str) -> None:
-    if not condition:
-        raise ConfigError(f"{path} = {value!r}: {allowed}")
-
-
-def _int_at_least(section: _Section, key: str, minimum: int, unit: str) -> int:
-    value = section.value(key, int, f"an integer >= {minimum} ({unit})")
-    _check(
-        value >= minimum, section.key_path(key), value, f"must be an integer >= {minimum} ({unit})"
-    )
-    return value
-
-
-def _ml_instance_type(section: _Section, key: str) -> str:
-    value = section.value(key, str, "a SageMaker instance type such as 'ml.m5.xlarge'")
-    _check(
-        bool(_ML_INSTANCE_TYPE.match(value)),
-        section.key_path(key),
-        value,
-        "SageMaker instance types start with 'ml.' (e.g. 'ml.m5.xlarge')",
-    )
-    return value
-
-
-def _given(
-    section: _Section, values: dict[str, Any], key: str, expected: Any, describe: str
-) -> None:
-    """Adds `key` to `values` when cdk.json sets it; left out (or null), the settings default."""
-    if section.optional(key) is not None:
-        values[key] = section.value(key, expected, describe)
-
-
-def _choice(
-    section: _Section, values: dict[str, Any], key: str, choices: Mapping[str, enum.Enum]
-) -> None:
-    """Like `_given`, for a setting whose cdk.json spellings map to enum members."""
-    raw = section.optional(key)
-    if raw is None:
-        return
-    allowed = ", ".join(choices)
-    _check(
-        isinstance(raw, str) and raw in choices,
-        section.key_path(key),
-        raw,
-        f"must be one of {allowed}",
-    )
-    values[key] = choices[raw]
-
-
-def _string_map(section: _Section, values: dict[str, Any], key: str) -> None:
-    raw = section.optional(key)
-    if raw is None:
-        return
-    _check(
-        isinstance(raw, Mapping)
-        and all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()),
-        section.key_path(key),
-        raw,
-        'must map names to string values, e.g. {"num_round": "100"}',
-    )
-    values[key] = MappingProxyType(dict(sorted(raw.items())))
-
-
-def _settings(section: _Section, settings_class: Callable[..., S], values: dict[str, Any]) -> S:
-    """Builds a settings object; its own check's error is restated with the cdk.json key.
-
-    Settings fields carry their cdk.json key names, so the failed field is the key.
-    """
-    section.reject_unknown_keys()
-    try:
-        return settings_class(**values)
-    except PropError as error:
-        raise ConfigError(
-            f"{section.key_path(error.field)} = {error.value!r}: must be {error.expected}"
-        ) from None
-
-
 # Optional keys of the job sections: JSON type and its description. Left out, a key takes the
 # default of TrainingSettings / ServingSettings, and those classes check the value.
 _TRAINING_OPTIONAL: Mapping[str, tuple[Any, str]] = {
@@ -264,51 +138,51 @@ _SERVING_OPTIONAL: Mapping[str, tuple[Any, str]] = {
 }
 
 
-def _job(section: _Section, optional: Mapping[str, tuple[Any, str]]) -> dict[str, Any]:
+def _job(section: Section, optional: Mapping[str, tuple[Any, str]]) -> dict[str, Any]:
     """The keys every job section requires, and those of `optional` that cdk.json sets."""
     values = {
         "instance_type": section.value("instance_type", str, "a SageMaker instance type"),
         "instance_count": section.value("instance_count", int, "an integer (instances)"),
     }
     for key, (expected, describe) in optional.items():
-        _given(section, values, key, expected, describe)
+        given(section, values, key, expected, describe)
     return values
 
 
-def _training(section: _Section) -> TrainingSettings:
+def _training(section: Section) -> TrainingSettings:
     values = _job(section, _TRAINING_OPTIONAL)
     threshold: float = section.value("quality_gate_threshold", (int, float), "a number")  # type: ignore[arg-type]
     values["quality_gate_threshold"] = float(threshold)
-    _choice(section, values, "mode", {m.value: m for m in TrainingMode})
-    _choice(section, values, "approval_status", {m.value: m for m in ApprovalStatus})
-    _string_map(section, values, "hyperparameters")
-    return _settings(section, TrainingSettings, values)
+    choice(section, values, "mode", {m.value: m for m in TrainingMode})
+    choice(section, values, "approval_status", {m.value: m for m in ApprovalStatus})
+    string_map(section, values, "hyperparameters")
+    return build_settings(section, TrainingSettings, values)
 
 
-def _serving(section: _Section) -> ServingSettings:
+def _serving(section: Section) -> ServingSettings:
     values = _job(section, _SERVING_OPTIONAL)
-    _choice(section, values, "variant", {m.value: m for m in VariantKind})
+    choice(section, values, "variant", {m.value: m for m in VariantKind})
     # cdk.json spells the modes in lower case; the enum values are CloudFormation's.
-    _choice(section, values, "traffic_shifting", {m.name.lower(): m for m in TrafficShifting})
-    return _settings(section, ServingSettings, values)
+    choice(section, values, "traffic_shifting", {m.name.lower(): m for m in TrafficShifting})
+    return build_settings(section, ServingSettings, values)
 
 
-def _notebook(section: _Section) -> NotebookConfig:
-    volume = _int_at_least(section, "volume_size_gib", 5, "GiB")
-    _check(volume <= 16384, section.key_path("volume_size_gib"), volume, "must be <= 16384 GiB")
+def _notebook(section: Section) -> NotebookConfig:
+    volume = int_at_least(section, "volume_size_gib", 5, "GiB")
+    check(volume <= 16384, section.key_path("volume_size_gib"), volume, "must be <= 16384 GiB")
     notebook = NotebookConfig(
-        instance_type=_ml_instance_type(section, "instance_type"),
+        instance_type=ml_instance_type(section, "instance_type"),
         volume_size_gib=volume,
-        idle_stop_minutes=_int_at_least(section, "idle_stop_minutes", 5, "minutes"),
+        idle_stop_minutes=int_at_least(section, "idle_stop_minutes", 5, "minutes"),
     )
     section.reject_unknown_keys()
     return notebook
 
 
-def _dev_box(section: _Section) -> DevBoxConfig:
+def _dev_box(section: Section) -> DevBoxConfig:
     enabled = section.value("enabled", bool, "true or false")
     instance_type = section.value("instance_type", str, "an EC2 instance type such as 't3.medium'")
-    _check(
+    check(
         bool(_EC2_INSTANCE_TYPE.match(instance_type)) and not instance_type.startswith("ml."),
         section.key_path("instance_type"),
         instance_type,
@@ -317,13 +191,13 @@ def _dev_box(section: _Section) -> DevBoxConfig:
     dev_box = DevBoxConfig(
         enabled=enabled,
         instance_type=instance_type,
-        volume_size_gib=_int_at_least(section, "volume_size_gib", 30, "GiB"),
+        volume_size_gib=int_at_least(section, "volume_size_gib", 30, "GiB"),
     )
     section.reject_unknown_keys()
     return dev_box
 
 
-def _network(section: _Section, *, pinned: bool) -> NetworkConfig:
+def _network(section: Section, *, pinned: bool) -> NetworkConfig:
     cidr = section.value("vpc_cidr", str, "an IPv4 CIDR block such as '10.0.0.0/16'")
     cidr_allowed = (
         "must be a private IPv4 CIDR block with a prefix of /16 to /24, e.g. '10.0.0.0/16'"
@@ -332,18 +206,18 @@ def _network(section: _Section, *, pinned: bool) -> NetworkConfig:
         network = ipaddress.IPv4Network(cidr, strict=True)
     except ValueError:
         raise ConfigError(f"{section.key_path('vpc_cidr')} = {cidr!r}: {cidr_allowed}") from None
-    _check(
+    check(
         network.is_private and 16 <= network.prefixlen <= 24,
         section.key_path("vpc_cidr"),
         cidr,
         cidr_allowed,
     )
-    max_azs = _int_at_least(section, "max_azs", 1, "Availability Zones")
+    max_azs = int_at_least(section, "max_azs", 1, "Availability Zones")
     zones_raw = section.optional("availability_zones")
     zones: tuple[str, ...] = ()
     zones_path = section.key_path("availability_zones")
     if zones_raw is not None:
-        _check(
+        check(
             isinstance(zones_raw, list)
             and all(isinstance(z, str) and _AZ.match(z) for z in zones_raw),
             zones_path,
@@ -351,7 +225,7 @@ def _network(section: _Section, *, pinned: bool) -> NetworkConfig:
             "must be a list of AZ names such as ['eu-west-1a', 'eu-west-1b']",
         )
         zones = tuple(zones_raw)
-        _check(
+        check(
             len(zones) >= max_azs,
             zones_path,
             zones_raw,
@@ -363,7 +237,7 @@ def _network(section: _Section, *, pinned: bool) -> NetworkConfig:
             "so that synth never looks Availability Zones up"
         )
     else:
-        _check(
+        check(
             max_azs <= 2,
             section.key_path("max_azs"),
             max_azs,
@@ -374,18 +248,18 @@ def _network(section: _Section, *, pinned: bool) -> NetworkConfig:
     return NetworkConfig(vpc_cidr=cidr, max_azs=max_azs, availability_zones=zones)
 
 
-def _tags(section: _Section) -> Mapping[str, str]:
+def _tags(section: Section) -> Mapping[str, str]:
     tags = {}
     for key in section.each_key():
         value = section.optional(key)
         path = section.key_path(key)
-        _check(
+        check(
             isinstance(value, str) and len(value) <= 256,
             path,
             value,
             "tag values must be strings of at most 256 characters",
         )
-        _check(
+        check(
             0 < len(key) <= 128 and not key.lower().startswith("aws:"),
             path,
             key,
@@ -395,24 +269,9 @@ def _tags(section: _Section) -> Mapping[str, str]:
     return MappingProxyType(dict(sorted(tags.items())))
 
 
-def _optional_str(
-    section: _Section, key: str, pattern: re.Pattern[str], describe: str
-) -> str | None:
-    value = section.optional(key)
-    if value is None:
-        return None
-    _check(
-        isinstance(value, str) and bool(pattern.match(value)),
-        section.key_path(key),
-        value,
-        describe,
-    )
-    return str(value)
-
-
-def _environment(name: str, section: _Section) -> EnvironmentConfig:
-    account = _optional_str(section, "account", _ACCOUNT, "must be a 12-digit account id or null")
-    region = _optional_str(
+def _environment(name: str, section: Section) -> EnvironmentConfig:
+    account = optional_str(section, "account", _ACCOUNT, "must be a 12-digit account id or null")
+    region = optional_str(
         section, "region", _REGION, "must be a region name such as 'eu-west-1' or null"
     )
     if (account is None) != (region is None):
@@ -422,7 +281,7 @@ def _environment(name: str, section: _Section) -> EnvironmentConfig:
             "set both (a pinned environment) or neither (environment-agnostic)"
         )
     retention = section.value("log_retention_days", int, "a number of days")
-    _check(
+    check(
         retention in LOG_RETENTION_DAYS_ALLOWED,
         section.key_path("log_retention_days"),
         retention,
@@ -438,7 +297,7 @@ def _environment(name: str, section: _Section) -> EnvironmentConfig:
         dev_box=_dev_box(section.section("dev_box")),
         network=_network(section.section("network"), pinned=account is not None),
         log_retention_days=retention,
-        noncurrent_version_expiration_days=_int_at_least(
+        noncurrent_version_expiration_days=int_at_least(
             section, "noncurrent_version_expiration_days", 1, "days"
         ),
         termination_protection=section.value("termination_protection", bool, "true or false"),
@@ -450,11 +309,11 @@ def _environment(name: str, section: _Section) -> EnvironmentConfig:
 
 def parse_environments(raw: Any) -> tuple[EnvironmentConfig, ...]:
     """Validates every environment under `sagestack.environments` (all of them, always)."""
-    root = _Section(raw, CONTEXT_KEY)
+    root = Section(raw, CONTEXT_KEY)
     environments = root.section("environments")
     parsed = []
     for name in list(environments.each_key()):
-        _check(
+        check(
             isinstance(name, str) and bool(_ENV_NAME.match(name)),
             environments.key_path(str(name)),
             name,

@@ -10,12 +10,12 @@ from constructs import Construct
 
 from stacks.config import DevBoxConfig, NotebookConfig
 from stacks.constructs.dev_box import DEV_BOX_EVIDENCE, DevBox, DevBoxProps
-from stacks.constructs.job_roles import JobRolesProps, acknowledge_role_policy, grant_workbench
+from stacks.constructs.job_roles import grant_workbench
 from stacks.constructs.notebook import SecureNotebook, SecureNotebookProps
+from stacks.constructs.role_grants import acknowledge_role_policy
 from stacks.constructs.sdk_wheel import SdkWheelAsset
-from stacks.data_stack import DataStack
-from stacks.iam_stack import IamStack
-from stacks.network_stack import NetworkStack
+from stacks.foundation import Foundation
+from stacks.iam_stack import job_roles_props
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,14 +34,13 @@ class DevEnvironmentStack(Stack):
         construct_id: str,
         *,
         props: DevEnvironmentStackProps,
-        data: DataStack,
-        network: NetworkStack,
-        roles: IamStack,
+        foundation: Foundation,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        refs = data.refs_for(self)
-        mirror = data.package_mirror_for(self)
+        network, roles = foundation.network, foundation.roles
+        refs = foundation.data.refs_for(self)
+        mirror = foundation.data.package_mirror_for(self)
         sdk = SdkWheelAsset(self, "Sdk")
         notebook = SecureNotebook(
             self,
@@ -81,14 +80,7 @@ class DevEnvironmentStack(Stack):
             )
             grant_workbench(
                 dev_box.role,
-                props=JobRolesProps(
-                    environment=props.environment,
-                    data_bucket=refs.data_bucket,
-                    artifacts_bucket=refs.artifacts_bucket,
-                    key=refs.key,
-                    subnets=network.subnets,
-                    security_group=network.security_group,
-                ),
+                props=job_roles_props(props.environment, refs, network),
                 training_role=roles.training_role,
                 model_role=roles.model_role,
             )

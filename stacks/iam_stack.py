@@ -11,8 +11,20 @@ from constructs import Construct
 
 from stacks.constructs.discovery import Discovery
 from stacks.constructs.job_roles import JobRoles, JobRolesProps
-from stacks.data_stack import DataStack
+from stacks.data_stack import DataRefs, DataStack
 from stacks.network_stack import NetworkStack
+
+
+def job_roles_props(environment: str, refs: DataRefs, network: NetworkStack) -> JobRolesProps:
+    """The job roles' props from one consumer stack's imports of the data key and buckets."""
+    return JobRolesProps(
+        environment=environment,
+        data_bucket=refs.data_bucket,
+        artifacts_bucket=refs.artifacts_bucket,
+        key=refs.key,
+        subnets=network.subnets,
+        security_group=network.security_group,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,15 +47,7 @@ class IamStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         refs = data.refs_for(self)
-        self.job_roles_props = JobRolesProps(
-            environment=props.environment,
-            data_bucket=refs.data_bucket,
-            artifacts_bucket=refs.artifacts_bucket,
-            key=refs.key,
-            subnets=network.subnets,
-            security_group=network.security_group,
-        )
-        roles = JobRoles(self, "JobRoles", props=self.job_roles_props)
+        roles = JobRoles(self, "JobRoles", props=job_roles_props(props.environment, refs, network))
         self.training_role: iam.IRole = roles.training_role
         self.model_role: iam.IRole = roles.model_role
         self.notebook_role: iam.IRole = roles.notebook_role

@@ -56,6 +56,12 @@ def acknowledge(construct: IConstruct, finding_id: str, reason: str) -> None:
     Validations.of(construct).acknowledge(Acknowledgment(id=qualified, reason=reason))
 
 
+def acknowledge_nist_hipaa(construct: IConstruct, rule: str, reason: str) -> None:
+    """Acknowledges `rule` (e.g. `IAMNoInlinePolicy`) in both packs that share its name."""
+    for pack in ("NIST.800.53.R5", "HIPAA.Security"):
+        acknowledge(construct, f"{pack}-{rule}", reason)
+
+
 # Actions the Service Authorization Reference lists with no resource types: `Resource: "*"` is
 # the only form IAM accepts for them, so a `*` resource on these is not a choice.
 NO_RESOURCE_LEVEL_ACTIONS = frozenset(

@@ -17,9 +17,7 @@ from stacks.constructs.notifications import notification_key
 from stacks.constructs.retention import retention
 from stacks.constructs.serving.construct import ServingEndpoint
 from stacks.constructs.serving.props import EndpointProps, ServingSettings
-from stacks.data_stack import DataStack
-from stacks.iam_stack import IamStack
-from stacks.network_stack import NetworkStack
+from stacks.foundation import Foundation
 
 ARTIFACTS_BUCKET_PLACEHOLDER = "{artifacts_bucket}"
 """In ``model_data_url``, stands for this environment's artifacts bucket name."""
@@ -48,15 +46,12 @@ class ServingStack(Stack):
         construct_id: str,
         *,
         props: ServingStackProps,
-        data: DataStack,
-        network: NetworkStack,
-        roles: IamStack,
+        foundation: Foundation,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        refs = data.refs_for(self)
-        self.add_stack_dependency(network, "uses the isolated subnets and workload security group")
-        self.add_stack_dependency(roles, "runs the model with the model role")
+        network, roles = foundation.network, foundation.roles
+        refs = foundation.job_stack_refs(self, role_use="runs the model with the model role")
         settings = props.serving
         model_data_url = settings.model_data_url
         if model_data_url is not None:

@@ -8,6 +8,7 @@ from constructs import Construct
 from stacks.config import EnvironmentConfig
 from stacks.data_stack import DataStack, DataStackProps
 from stacks.dev_environment_stack import DevEnvironmentStack, DevEnvironmentStackProps
+from stacks.foundation import Foundation
 from stacks.iam_stack import IamStack, IamStackProps
 from stacks.nag import add_nag_packs
 from stacks.network_stack import NetworkStack, NetworkStackProps
@@ -67,15 +68,14 @@ class SageStackStage(Stage):
             description=f"SageStack {name}: execution roles per SageMaker job kind",
             tags=tags,
         )
+        foundation = Foundation(data=self.data, network=self.network, roles=self.iam)
         self.dev_environment = DevEnvironmentStack(
             self,
             "DevEnvironment",
             props=DevEnvironmentStackProps(
                 environment=name, notebook=config.notebook, dev_box=config.dev_box
             ),
-            data=self.data,
-            network=self.network,
-            roles=self.iam,
+            foundation=foundation,
             description=f"SageStack {name}: notebook instance and EC2 dev box",
             tags=tags,
         )
@@ -87,9 +87,7 @@ class SageStackStage(Stage):
                 training=config.training,
                 log_retention_days=config.log_retention_days,
             ),
-            data=self.data,
-            network=self.network,
-            roles=self.iam,
+            foundation=foundation,
             description=f"SageStack {name}: training job definition and model registry",
             tags=tags,
         )
@@ -103,9 +101,7 @@ class SageStackStage(Stage):
                     serving=config.serving,
                     log_retention_days=config.log_retention_days,
                 ),
-                data=self.data,
-                network=self.network,
-                roles=self.iam,
+                foundation=foundation,
                 description=f"SageStack {name}: endpoint and batch transform of the served model",
                 tags=tags,
             )

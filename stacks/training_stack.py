@@ -25,9 +25,7 @@ from stacks.constructs.training.props import (
     TrainingSettings,
     TuningProps,
 )
-from stacks.data_stack import DataStack
-from stacks.iam_stack import IamStack
-from stacks.network_stack import NetworkStack
+from stacks.foundation import Foundation
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,15 +67,12 @@ class TrainingStack(Stack):
         construct_id: str,
         *,
         props: TrainingStackProps,
-        data: DataStack,
-        network: NetworkStack,
-        roles: IamStack,
+        foundation: Foundation,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        refs = data.refs_for(self)
-        self.add_stack_dependency(network, "uses the isolated subnets and workload security group")
-        self.add_stack_dependency(roles, "passes the training role to SageMaker")
+        network, roles = foundation.network, foundation.roles
+        refs = foundation.job_stack_refs(self, role_use="passes the training role to SageMaker")
         settings = props.training
         script_mode = settings.mode is TrainingMode.SCRIPT
         direction = MetricDirection(metrics.metric_direction(settings.eval_metric))

@@ -11,6 +11,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from stacks.constructs.package_mirror import PackageMirrorRef
+from stacks.constructs.private_network import https_out_security_group
 from stacks.constructs.sdk_install import SdkInstallSource, render_dev_box_user_data
 from stacks.constructs.sdk_wheel import SdkWheelAsset
 from stacks.nag import acknowledge
@@ -49,17 +50,14 @@ class DevBox(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, props: DevBoxProps) -> None:
         super().__init__(scope, construct_id)
-        self.security_group = ec2.SecurityGroup(
+        self.security_group = https_out_security_group(
             self,
             "SecurityGroup",
-            vpc=props.vpc,
+            props.vpc,
             description="EC2 dev box: no inbound rules; Session Manager needs none",
-            allow_all_outbound=False,
-        )
-        self.security_group.add_egress_rule(
-            ec2.Peer.any_ipv4(),
-            ec2.Port.tcp(443),
-            "HTTPS to the interface endpoints and to S3 via the gateway endpoint",
+            egress_description=(
+                "HTTPS to the interface endpoints and to S3 via the gateway endpoint"
+            ),
         )
         self.role = iam.Role(
             self,

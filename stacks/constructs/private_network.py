@@ -11,7 +11,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from stacks.constructs.retention import retention
-from stacks.nag import acknowledge
+from stacks.nag import acknowledge_nist_hipaa
 
 # What SageMaker jobs, the notebook and the SDK call from inside a VPC without internet access.
 SAGEMAKER_ENDPOINTS = {
@@ -138,18 +138,15 @@ class PrivateNetwork(Construct):
                 open=False,
             )
 
-        self.workload_security_group = ec2.SecurityGroup(
+        self.workload_security_group = https_out_security_group(
             self,
             "WorkloadSecurityGroup",
-            vpc=self.vpc,
+            self.vpc,
             description="SageMaker notebook, training jobs and endpoints",
-            allow_all_outbound=False,
-        )
-        self.workload_security_group.add_egress_rule(
-            ec2.Peer.any_ipv4(),
-            ec2.Port.tcp(443),
-            "HTTPS to the interface endpoints and to S3 via the gateway endpoint; isolated "
-            "subnets have no other route",
+            egress_description=(
+                "HTTPS to the interface endpoints and to S3 via the gateway endpoint; isolated "
+                "subnets have no other route"
+            ),
         )
         # Between the instances of one job or endpoint: TCP for distributed training, and UDP 500
         # plus ESP for inter-container traffic encryption (IPsec). Source: this group only.
@@ -159,6 +156,17 @@ class PrivateNetwork(Construct):
             self.workload_security_group.add_egress_rule(peer, port, description)
 
 
+def https_out_security_group(
+    scope: Construct, construct_id: str, vpc: ec2.IVpc, *, description: str, egress_description: str
+) -> ec2.SecurityGroup:
+    """A security group whose one outbound rule is HTTPS (443) to anywhere; no inbound rules."""
+    group = ec2.SecurityGroup(
+        scope, construct_id, vpc=vpc, description=description, allow_all_outbound=False
+    )
+    group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), egress_description)
+    return group
+
+
 def _acknowledge_flow_log_role(flow_log: ec2.FlowLog) -> None:
     policy = flow_log.node.find_child("IAMRole").node.find_child("DefaultPolicy")
     reason = (
@@ -166,5 +174,4 @@ def _acknowledge_flow_log_role(flow_log: ec2.FlowLog) -> None:
         "flow log group's ARN and iam:PassRole on this role only, attached to this role alone "
         "and deleted with it."
     )
-    for pack in ("NIST.800.53.R5", "HIPAA.Security"):
-        acknowledge(policy, f"{pack}-IAMNoInlinePolicy", reason)
+    acknowledge_nist_hipaa(policy, "IAMNoInlinePolicy", reason)

@@ -15,8 +15,9 @@ _S3_PREFIX_RE = re.compile(r"^[A-Za-z0-9!_.*'()/-]*$")
 
 
 class PropError(ValueError):
-    """A prop has a bad value; ``field``, ``value`` and ``expected`` let stacks/config.py restate
-    it with the cdk.json key path, since settings fields are named like their cdk.json keys."""
+    """A prop has a bad value; ``field``, ``value`` and ``expected`` let stacks/config_sections.py
+    restate it with the cdk.json key path, since settings fields are named like their cdk.json
+    keys."""
 
     def __init__(self, field: str, value: object, expected: str) -> None:
         super().__init__(f"{field} must be {expected}, got {value!r}")

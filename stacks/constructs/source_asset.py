@@ -193,3 +193,11 @@ class SourceAsset(Construct):
 
     def grant_read(self, grantee: iam.IGrantable) -> None:
         self.asset.grant_read(grantee)
+
+    def read_statement(self, sid: str) -> iam.PolicyStatement:
+        """s3:GetObject on this one archive, for a policy that lists its statements itself."""
+        return iam.PolicyStatement(
+            sid=sid,
+            actions=["s3:GetObject"],
+            resources=[self.bucket.arn_for_objects(self.object_key)],
+        )

@@ -12,6 +12,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from stacks.constructs.notifications import allow_publishing_to_encrypted_topics
 from stacks.nag import acknowledge
 
 # Errors a SageMaker task retries with backoff: throttling and SageMaker's generic service error,
@@ -21,6 +22,17 @@ SAGEMAKER_THROTTLING_ERRORS = [
     "SageMaker.ThrottlingException",
     "SageMaker.AmazonSageMakerException",
 ]
+
+
+def allow_logs_and_topics(key: kms.IKey, notification_key: kms.IKey | None) -> kms.IKey:
+    """Lets log groups use ``key`` and alarms and rules publish to topics under the topic key.
+
+    Returns the topic key: ``notification_key``, or ``key`` when that is None.
+    """
+    allow_logs_to_use_key(key)
+    topic_key = notification_key or key
+    allow_publishing_to_encrypted_topics(topic_key)
+    return topic_key
 
 
 def allow_logs_to_use_key(key: kms.IKey) -> None:

@@ -10,7 +10,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stacks.nag import acknowledge
+from stacks.nag import acknowledge_nist_hipaa
 
 REPLICATION_REASON = (
     "Single-region by design: versioning, noncurrent-version retention and RemovalPolicy.RETAIN "
@@ -120,8 +120,7 @@ class SecureBucket(Construct):
                 ),
             ],
         )
-        for pack in ("NIST.800.53.R5", "HIPAA.Security"):
-            acknowledge(self.bucket, f"{pack}-S3BucketReplicationEnabled", REPLICATION_REASON)
+        acknowledge_nist_hipaa(self.bucket, "S3BucketReplicationEnabled", REPLICATION_REASON)
 
 
 class AccessLogBucket(SecureBucket):
@@ -147,5 +146,4 @@ class AccessLogBucket(SecureBucket):
             "encryption is SSE-S3 (AES256); SSE-KMS is not supported (S3 User Guide, 'Enabling "
             "Amazon S3 server access logging'). Objects are still encrypted at rest."
         )
-        for pack in ("NIST.800.53.R5", "HIPAA.Security"):
-            acknowledge(self.bucket, f"{pack}-S3DefaultEncryptionKMS", sse_s3)
+        acknowledge_nist_hipaa(self.bucket, "S3DefaultEncryptionKMS", sse_s3)

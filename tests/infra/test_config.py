@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from stacks.config import ConfigError, EnvironmentConfig, load_config
+from stacks.config import EnvironmentConfig, load_config
+from stacks.config_sections import ConfigError
 from stacks.constructs.training.props import TrainingSettings
 
 

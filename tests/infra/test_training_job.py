@@ -421,6 +421,4 @@ def test_script_mode_tuning_goes_through_the_toolkit_with_an_offline_install() -
     ]
     fixed = definition["States"]["ApplyDefaults"]["Parameters"]["fixed_hyperparameters"]
     assert fixed["sagemaker_program"] == "train.py"
-    assert fixed["sagemaker_submit_directory"] == (
-        f"/opt/ml/input/data/code/{job.code.object_key}"
-    )
+    assert fixed["sagemaker_submit_directory"] == (f"/opt/ml/input/data/code/{job.code.object_key}")

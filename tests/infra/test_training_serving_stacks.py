@@ -13,6 +13,7 @@ from stacks.build import create_app, read_cdk_json_context
 from stacks.constructs.serving.props import ServingSettings, VariantKind
 from stacks.constructs.training.props import TrainingSettings
 from stacks.data_stack import DataStack, DataStackProps
+from stacks.foundation import Foundation
 from stacks.iam_stack import IamStack, IamStackProps
 from stacks.nag import add_nag_packs
 from stacks.network_stack import NetworkStack, NetworkStackProps
@@ -49,6 +50,7 @@ def stage_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[
         data=data,
     )
     iam = IamStack(stage, "Iam", props=IamStackProps(environment=ENV), data=data, network=network)
+    foundation = Foundation(data=data, network=network, roles=iam)
     TrainingStack(
         stage,
         "Training",
@@ -60,9 +62,7 @@ def stage_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[
             source_dir=FIXTURES / "training",
             log_retention_days=7,
         ),
-        data=data,
-        network=network,
-        roles=iam,
+        foundation=foundation,
     )
     ServingStack(
         stage,
@@ -77,9 +77,7 @@ def stage_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[
             source_dir=FIXTURES / "inference",
             log_retention_days=7,
         ),
-        data=data,
-        network=network,
-        roles=iam,
+        foundation=foundation,
     )
     add_nag_packs(stage)  # the foundation's stage-scoped packs: violations raise in synth
     assembly = app.synth().get_nested_assembly(f"assembly-SageStack-{ENV}")

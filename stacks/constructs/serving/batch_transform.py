@@ -14,7 +14,7 @@ from stacks.constructs.job_access import sync_rule_statement, volume_grant_state
 from stacks.constructs.naming import execution_job_name, sagemaker_arn
 from stacks.constructs.serving.props import EndpointProps
 from stacks.constructs.state_machines import SAGEMAKER_THROTTLING_ERRORS, observed_state_machine
-from stacks.nag import acknowledge
+from stacks.nag import acknowledge, acknowledge_nist_hipaa
 
 
 def add_batch_transform(
@@ -132,14 +132,13 @@ def add_batch_transform(
     )
     state_machine.add_to_role_policy(volume_grant_statement(p.encryption_key))
     policy = state_machine.role.node.find_child("DefaultPolicy")
-    for pack in ("NIST.800.53.R5", "HIPAA.Security"):
-        acknowledge(
-            policy,
-            f"{pack}-IAMNoInlinePolicy",
-            "CDK's default policy of the execution role this construct creates for "
-            "the transform state machine alone; created, changed and deleted with "
-            "that role and shared with nothing.",
-        )
+    acknowledge_nist_hipaa(
+        policy,
+        "IAMNoInlinePolicy",
+        "CDK's default policy of the execution role this construct creates for "
+        "the transform state machine alone; created, changed and deleted with "
+        "that role and shared with nothing.",
+    )
     acknowledge(
         policy,
         "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:"

@@ -11,7 +11,6 @@ from constructs import Construct
 
 from stacks.constructs.image_uri import xgboost_image_uri
 from stacks.constructs.notifications import (
-    allow_publishing_to_encrypted_topics,
     notification_topic,
 )
 from stacks.constructs.serving.autoscaling import add_autoscaling
@@ -25,7 +24,7 @@ from stacks.constructs.serving.monitoring import (
 )
 from stacks.constructs.serving.props import EndpointProps
 from stacks.constructs.source_asset import SourceAsset, SourceAssetProps
-from stacks.constructs.state_machines import allow_logs_to_use_key
+from stacks.constructs.state_machines import allow_logs_and_topics
 
 
 class ServingEndpoint(Construct):
@@ -44,9 +43,7 @@ class ServingEndpoint(Construct):
         super().__init__(scope, construct_id)
         self.props = props
         key = props.encryption_key
-        allow_logs_to_use_key(key)
-        topic_key = props.notification_key or key
-        allow_publishing_to_encrypted_topics(topic_key)
+        topic_key = allow_logs_and_topics(key, props.notification_key)
         self.image = xgboost_image_uri(self, "inference")
         self.topic = notification_topic(self, "AlarmTopic", topic_key)
 

@@ -49,13 +49,7 @@ def grant_model_role(
         ]
     )
     if code is not None:
-        statements.append(
-            iam.PolicyStatement(
-                sid="ReadInferenceCode",
-                actions=["s3:GetObject"],
-                resources=[code.bucket.arn_for_objects(code.object_key)],
-            )
-        )
+        statements.append(code.read_statement("ReadInferenceCode"))
     if not statements:
         return None
     policy = iam.ManagedPolicy(

@@ -13,11 +13,10 @@ from sagestack import paths
 from stacks.constructs.image_uri import XGBOOST_VERSION, xgboost_image_uri
 from stacks.constructs.model_registry import model_package_group
 from stacks.constructs.notifications import (
-    allow_publishing_to_encrypted_topics,
     notification_topic,
 )
 from stacks.constructs.source_asset import SourceAsset, SourceAssetProps
-from stacks.constructs.state_machines import allow_logs_to_use_key
+from stacks.constructs.state_machines import allow_logs_and_topics
 from stacks.constructs.training.grants import (
     acknowledge_inline_policies,
     grant_state_machine,
@@ -62,9 +61,7 @@ class TrainingJob(Construct):
         super().__init__(scope, construct_id)
         self.props = props
         key = props.encryption_key
-        allow_logs_to_use_key(key)
-        topic_key = props.notification_key or key
-        allow_publishing_to_encrypted_topics(topic_key)
+        topic_key = allow_logs_and_topics(key, props.notification_key)
 
         self.training_image = xgboost_image_uri(self, "training")
         self.inference_image = xgboost_image_uri(self, "inference")

@@ -15,7 +15,7 @@ from stacks.constructs.job_access import (
 from stacks.constructs.naming import sagemaker_arn
 from stacks.constructs.source_asset import SourceAsset
 from stacks.constructs.training.props import TrainingJobProps
-from stacks.nag import acknowledge, acknowledge_wildcard_resources
+from stacks.nag import acknowledge, acknowledge_nist_hipaa, acknowledge_wildcard_resources
 
 
 def grant_state_machine(state_machine: sfn.StateMachine, p: TrainingJobProps) -> None:
@@ -109,13 +109,7 @@ def grant_training_role(
         ]
     )
     if code is not None:
-        statements.append(
-            iam.PolicyStatement(
-                sid="ReadTrainingCode",
-                actions=["s3:GetObject"],
-                resources=[code.bucket.arn_for_objects(code.object_key)],
-            )
-        )
+        statements.append(code.read_statement("ReadTrainingCode"))
         statements.append(
             iam.PolicyStatement(
                 sid="ListTrainingCode",
@@ -164,11 +158,10 @@ def acknowledge_inline_policies(state_machine: sfn.StateMachine) -> None:
         policy = role.node.try_find_child("DefaultPolicy")
         if policy is None:
             continue
-        for pack in ("NIST.800.53.R5", "HIPAA.Security"):
-            acknowledge(
-                policy,
-                f"{pack}-IAMNoInlinePolicy",
-                "CDK's default policy of a role that this construct creates for this "
-                "state machine alone (execution role / EventBridge start role); it is "
-                "created, changed and deleted with that role and shared with nothing.",
-            )
+        acknowledge_nist_hipaa(
+            policy,
+            "IAMNoInlinePolicy",
+            "CDK's default policy of a role that this construct creates for this "
+            "state machine alone (execution role / EventBridge start role); it is "
+            "created, changed and deleted with that role and shared with nothing.",
+        )
