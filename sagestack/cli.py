@@ -12,7 +12,12 @@ from rich.console import Console
 from rich.table import Table
 
 from sagestack import cli_cloud
-from sagestack.local.channels import Channel, ChannelError, local_path
+from sagestack.local.channels import (
+    Channel,
+    ChannelError,
+    content_type_from_extension,
+    local_path,
+)
 from sagestack.local.hyperparameters import decode_value
 from sagestack.local.job_spec import TrainingJobSpec
 from sagestack.local.training import TrainingJobError, TrainingJobResult, run_training_job
@@ -61,6 +66,20 @@ def _summary(result: TrainingJobResult) -> Table:
     return table
 
 
+def _channel(name: str, path: Path, content_type: str | None) -> Channel:
+    """A channel of ``content_type``, or, when none is given, of the type its files' extension
+    names (train.py would otherwise assume libsvm, the built-in algorithm's default)."""
+    if content_type is None:
+        content_type = content_type_from_extension(path)
+        if content_type is not None:
+            err_console.print(
+                f"[dim]channel {name}: ContentType {content_type} (from the file extension; "
+                "--content-type overrides)[/dim]",
+                highlight=False,
+            )
+    return Channel(source=path, content_type=content_type)
+
+
 @app.command()
 def train(
     train_data: Annotated[
@@ -100,12 +119,10 @@ def train(
     """Run a training job locally in an /opt/ml-like job dir, as the container would."""
     _require_local(local)
     inputs: dict[str, Channel] = {}
+    named = [("train", train_data), ("validation", validation)]
     try:
-        for name, value in [("train", train_data), ("validation", validation)]:
-            if value:
-                inputs[name] = Channel(source=local_path(value), content_type=content_type)
-        for name, value in _pairs(channel or [], "--channel"):
-            inputs[name] = Channel(source=local_path(value), content_type=content_type)
+        for name, value in [(n, v) for n, v in named if v] + _pairs(channel or [], "--channel"):
+            inputs[name] = _channel(name, local_path(value), content_type)
     except ChannelError as exc:
         raise typer.BadParameter(str(exc)) from exc
     if not inputs:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tarfile
 from pathlib import Path
 
@@ -34,6 +35,21 @@ def test_train_local(tmp_path: Path, train_code: Path, train_data: Path) -> None
     archive = tmp_path / ".sagestack/artifacts/cli-job/output/model.tar.gz"
     with tarfile.open(archive) as tar:
         assert tar.getnames() == ["xgboost-model"]
+
+
+def test_train_takes_the_content_type_from_the_file_extension(
+    tmp_path: Path, train_code: Path, train_data: Path
+) -> None:
+    result = runner.invoke(
+        app,
+        ["train", "--local", "--train", str(train_data), "--hp", "num_round=1",
+         "--source-dir", str(train_code), "--job-name", "ext-job"],
+        env={"COLUMNS": "200"},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "channel train: ContentType text/csv (from the file extension" in result.output
+    config = next((tmp_path / ".sagestack/jobs/ext-job").rglob("inputdataconfig.json"))
+    assert json.loads(config.read_text())["train"]["ContentType"] == "text/csv"
 
 
 def test_train_failure_exits_non_zero_with_the_message(train_code: Path, train_data: Path) -> None:
