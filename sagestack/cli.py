@@ -20,7 +20,12 @@ from sagestack.local.channels import (
 )
 from sagestack.local.hyperparameters import decode_value
 from sagestack.local.job_spec import TrainingJobSpec
-from sagestack.local.training import TrainingJobError, TrainingJobResult, run_training_job
+from sagestack.local.training import (
+    TrainingJobError,
+    TrainingJobResult,
+    TrainingJobStopped,
+    run_training_job,
+)
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -150,6 +155,9 @@ def train(
             max_runtime_s=max_runtime,
         )
         result = run_training_job(spec, console=console)
+    except TrainingJobStopped as exc:
+        err_console.print(f"[yellow]{exc}[/yellow]", highlight=False)
+        raise typer.Exit(130) from None
     except TrainingJobError as exc:
         console.print(_summary(exc.result))
         err_console.print(

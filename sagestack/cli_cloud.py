@@ -87,8 +87,16 @@ def _when(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+_STATUS_STYLE = {
+    "Completed": "[green]Completed[/green]",
+    "Failed": "[red]Failed[/red]",
+    "Stopped": "[yellow]Stopped[/yellow]",
+}
+
+
 def _local_jobs(limit: int) -> Table:
     from sagestack import paths
+    from sagestack.local.training import read_status
 
     state = paths.default_state_dir()
     table = Table(title=f"Local training jobs ({state / 'jobs'})")
@@ -99,7 +107,10 @@ def _local_jobs(limit: int) -> Table:
     jobs = sorted((state / "jobs").glob("*/"), key=lambda p: p.stat().st_mtime, reverse=True)
     for job in jobs[:limit]:
         model = state / "artifacts" / job.name / "output" / "model.tar.gz"
-        if model.is_file():
+        recorded = read_status(job)
+        if recorded is not None:
+            status = _STATUS_STYLE.get(recorded, recorded)
+        elif model.is_file():
             status = "[green]Completed[/green]"
         elif any(job.glob("output/failure")) or any(job.glob("*/output/failure")):
             status = "[red]Failed[/red]"

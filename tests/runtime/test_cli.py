@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import _thread
 import json
 import tarfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -50,6 +52,25 @@ def test_train_takes_the_content_type_from_the_file_extension(
     assert "channel train: ContentType text/csv (from the file extension" in result.output
     config = next((tmp_path / ".sagestack/jobs/ext-job").rglob("inputdataconfig.json"))
     assert json.loads(config.read_text())["train"]["ContentType"] == "text/csv"
+
+
+def test_ctrl_c_stops_the_job_in_one_line_and_records_it_stopped(
+    train_code: Path, train_data: Path
+) -> None:
+    ctrl_c = threading.Timer(1.5, _thread.interrupt_main)
+    ctrl_c.start()
+    result = runner.invoke(
+        app,
+        ["train", "--local", "--train", str(train_data), "--hp", "fail=hang",
+         "--source-dir", str(train_code), "--job-name", "hung"],
+        env={"COLUMNS": "250"},
+    )  # fmt: skip
+    ctrl_c.join()
+    assert result.exit_code == 130, result.output
+    assert "Training job hung stopped (Ctrl-C); job dir: " in result.output
+    assert "Traceback" not in result.output
+    listed = runner.invoke(app, ["status", "--local"], env={"COLUMNS": "250"}).output
+    assert "Stopped" in next(line for line in listed.splitlines() if "hung" in line)
 
 
 def test_train_failure_exits_non_zero_with_the_message(train_code: Path, train_data: Path) -> None:
