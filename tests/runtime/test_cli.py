@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from sagestack.cli import app
 from sagestack.serving.endpoint import LocalEndpoint
@@ -39,15 +39,20 @@ def test_train_local(tmp_path: Path, train_code: Path, train_data: Path) -> None
         assert tar.getnames() == ["xgboost-model"]
 
 
+def _train_dummy(job_name: str, code: Path, data: Path, hp: str) -> Result:
+    """``sagestack train --local`` of the dummy script on ``data``, without --content-type."""
+    return runner.invoke(
+        app,
+        ["train", "--local", "--train", str(data), "--hp", hp,
+         "--source-dir", str(code), "--job-name", job_name],
+        env={"COLUMNS": "250"},
+    )  # fmt: skip
+
+
 def test_train_takes_the_content_type_from_the_file_extension(
     tmp_path: Path, train_code: Path, train_data: Path
 ) -> None:
-    result = runner.invoke(
-        app,
-        ["train", "--local", "--train", str(train_data), "--hp", "num_round=1",
-         "--source-dir", str(train_code), "--job-name", "ext-job"],
-        env={"COLUMNS": "200"},
-    )  # fmt: skip
+    result = _train_dummy("ext-job", train_code, train_data, "num_round=1")
     assert result.exit_code == 0, result.output
     assert "channel train: ContentType text/csv (from the file extension" in result.output
     config = next((tmp_path / ".sagestack/jobs/ext-job").rglob("inputdataconfig.json"))
@@ -59,12 +64,7 @@ def test_ctrl_c_stops_the_job_in_one_line_and_records_it_stopped(
 ) -> None:
     ctrl_c = threading.Timer(1.5, _thread.interrupt_main)
     ctrl_c.start()
-    result = runner.invoke(
-        app,
-        ["train", "--local", "--train", str(train_data), "--hp", "fail=hang",
-         "--source-dir", str(train_code), "--job-name", "hung"],
-        env={"COLUMNS": "250"},
-    )  # fmt: skip
+    result = _train_dummy("hung", train_code, train_data, "fail=hang")
     ctrl_c.join()
     assert result.exit_code == 130, result.output
     assert "Training job hung stopped (Ctrl-C); job dir: " in result.output
