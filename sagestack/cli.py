@@ -56,19 +56,20 @@ def _require_local(local: bool) -> None:
         raise typer.Exit(2)
 
 
-def _summary(result: TrainingJobResult) -> Table:
+def _print_summary(result: TrainingJobResult) -> None:
+    """The job's status and metrics, then its paths whole, one a line (a table cell would cut
+    them at the terminal's width)."""
     table = Table(show_header=False, box=None, padding=(0, 2))
     table.add_row("Job", result.job_name)
     table.add_row("Status", result.status)
     table.add_row("Duration", f"{result.duration_s:.1f} s")
     for name, value in sorted(result.metrics.items()):
         table.add_row(name, f"{value:.6g}")
-    table.add_row("Job dir", str(result.job_dir))
-    if result.model_artifacts:
-        table.add_row("Model", str(result.model_artifacts))
-    if result.output_artifacts:
-        table.add_row("Output", str(result.output_artifacts))
-    return table
+    console.print(table)
+    paths = [("Job dir", result.job_dir), ("Model", result.model_artifacts)]
+    for label, path in [*paths, ("Output", result.output_artifacts)]:
+        if path:
+            console.print(f"  {label + ':':<10} {path}", soft_wrap=True, highlight=False)
 
 
 def _channel(name: str, path: Path, content_type: str | None) -> Channel:
@@ -159,7 +160,7 @@ def train(
         err_console.print(f"[yellow]{exc}[/yellow]", highlight=False)
         raise typer.Exit(130) from None
     except TrainingJobError as exc:
-        console.print(_summary(exc.result))
+        _print_summary(exc.result)
         err_console.print(
             f"[red bold]Training job failed[/red bold] (exit code {exc.result.exit_code}"
             f"{' on ' + exc.result.failed_host if exc.result.failed_host else ''}):"
@@ -169,7 +170,7 @@ def train(
     except (ChannelError, FileNotFoundError, FileExistsError, ValueError) as exc:
         err_console.print(f"[red]{exc}[/red]", highlight=False)
         raise typer.Exit(2) from exc
-    console.print(_summary(result))
+    _print_summary(result)
 
 
 @app.command()

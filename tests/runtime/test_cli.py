@@ -39,14 +39,27 @@ def test_train_local(tmp_path: Path, train_code: Path, train_data: Path) -> None
         assert tar.getnames() == ["xgboost-model"]
 
 
-def _train_dummy(job_name: str, code: Path, data: Path, hp: str) -> Result:
+def _train_dummy(job_name: str, code: Path, data: Path, hp: str, columns: int = 250) -> Result:
     """``sagestack train --local`` of the dummy script on ``data``, without --content-type."""
     return runner.invoke(
         app,
         ["train", "--local", "--train", str(data), "--hp", hp,
          "--source-dir", str(code), "--job-name", job_name],
-        env={"COLUMNS": "250"},
+        env={"COLUMNS": str(columns)},
     )  # fmt: skip
+
+
+def test_train_and_status_print_paths_whole_on_an_80_column_terminal(
+    tmp_path: Path, train_code: Path, train_data: Path
+) -> None:
+    name = "a-job-name-long-enough-that-its-paths-pass-eighty-columns"
+    result = _train_dummy(name, train_code, train_data, "num_round=1", columns=80)
+    assert result.exit_code == 0, result.output
+    model = tmp_path / ".sagestack/artifacts" / name / "output/model.tar.gz"
+    assert len(str(model)) > 80 and model.is_file()
+    assert f"Model:     {model}\n" in result.output
+    listed = runner.invoke(app, ["status", "--local"], env={"COLUMNS": "80"}).output
+    assert f"model.tar.gz of {name}: {model}\n" in listed
 
 
 def test_train_takes_the_content_type_from_the_file_extension(
