@@ -329,7 +329,13 @@ def run_training_job(
 
     started = time.monotonic()
     monitor = LogMonitor(spec.metric_definitions)
-    display = JobDisplay(name, num_rounds(hps_json), console) if stream_logs else None
+    # Only the bundled XGBoost script is known to log one line per boosting round.
+    xgboost = code.resolve() == paths.training_dir().resolve() and entry_point == "train.py"
+    display = (
+        JobDisplay(name, num_rounds(hps_json), console, count_rounds=xgboost)
+        if stream_logs
+        else None
+    )
     interrupted = False
     try:
         stopped_reason = _supervise(runs, monitor, display, spec.max_runtime_s, started)
