@@ -334,6 +334,9 @@ def render_report(report: dict[str, Any], source: str) -> None:
             summary.add_row(key, _scalar(value))
     for key, value in (report.get("rows") or {}).items():
         summary.add_row(f"rows: {key}", str(value))
+    if report.get("plots"):
+        plots = ", ".join(report["plots"])
+        summary.add_row("plots", f"{plots}, beside evaluation.json in {source}")
     console.print(summary)
     metrics = report.get("metrics") or {}
     if metrics:
@@ -351,6 +354,15 @@ def render_report(report: dict[str, Any], source: str) -> None:
         for name in quality:
             table.add_column(name, justify="right")
         table.add_row(*(_scalar(v) for v in quality.values()))
+        console.print(table)
+    matrix = report.get("confusion_matrix") or []
+    if matrix:
+        table = Table(title="Confusion matrix (rows: true class, columns: predicted class)")
+        table.add_column("class")
+        for k in range(len(matrix)):
+            table.add_column(str(k), justify="right")
+        for k, row in enumerate(matrix):
+            table.add_row(str(k), *(str(n) for n in row))
         console.print(table)
     importance = report.get("feature_importance_gain") or {}
     if importance:
