@@ -203,7 +203,11 @@ def decode_json(body: Any, num_features: int) -> np.ndarray:
     try:
         payload = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise RequestError(400, f"The body is not valid JSON: {e}") from None
+        raise RequestError(
+            400,
+            f"The body is not valid JSON: {e}. For CSV send Content-Type: text/csv (a request "
+            "without a Content-Type is read as application/json)",
+        ) from None
     if isinstance(payload, dict):
         if "instances" in payload:
             return _rows_from_json(payload["instances"], num_features, '"instances"')

@@ -51,6 +51,10 @@ def media_type(header: str | None) -> str:
 
 def request_format(content_type: str | None) -> str:
     """Our name for the body's format; a missing Content-Type is JSON, as in the container."""
+    # Script mode in the XGBoost image serves through sagemaker-containers, whose
+    # _worker.Request.content_type is the ContentType or Content-Type header, else
+    # application/json (sagemaker_containers/_worker.py, 2.8.6.post2), so the hooks never see
+    # a missing one. text/csv is the default of the image's algorithm mode only (no user script).
     base = media_type(content_type) or JSON
     try:
         return _CONTENT_TYPES[base]

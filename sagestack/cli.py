@@ -15,9 +15,19 @@ from rich.table import Table
 
 from sagestack import cli_cloud
 from sagestack.contract.hyperparameters import decode_value
-from sagestack.local.channels import Channel, ChannelError, local_path
+from sagestack.local.channels import (
+    Channel,
+    ChannelError,
+    content_type_from_extension,
+    local_path,
+)
 from sagestack.local.job_spec import TrainingJobSpec
-from sagestack.local.training import TrainingJobError, TrainingJobResult, run_training_job
+from sagestack.local.training import (
+    TrainingJobError,
+    TrainingJobResult,
+    TrainingJobStopped,
+    run_training_job,
+)
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -57,19 +67,34 @@ def _require_local(local: bool) -> None:
         raise typer.Exit(2)
 
 
-def _summary(result: TrainingJobResult) -> Table:
+def _print_summary(result: TrainingJobResult) -> None:
+    """The job's status and metrics, then its paths whole, one a line (a table cell would cut
+    them at the terminal's width)."""
     table = Table(show_header=False, box=None, padding=(0, 2))
     table.add_row("Job", result.job_name)
     table.add_row("Status", result.status)
     table.add_row("Duration", f"{result.duration_s:.1f} s")
     for name, value in sorted(result.metrics.items()):
         table.add_row(name, f"{value:.6g}")
-    table.add_row("Job dir", str(result.job_dir))
-    if result.model_artifacts:
-        table.add_row("Model", str(result.model_artifacts))
-    if result.output_artifacts:
-        table.add_row("Output", str(result.output_artifacts))
-    return table
+    console.print(table)
+    paths = [("Job dir", result.job_dir), ("Model", result.model_artifacts)]
+    for label, path in [*paths, ("Output", result.output_artifacts)]:
+        if path:
+            console.print(f"  {label + ':':<10} {path}", soft_wrap=True, highlight=False)
+
+
+def _channel(name: str, path: Path, content_type: str | None) -> Channel:
+    """A channel of ``content_type``, or, when none is given, of the type its files' extension
+    names (train.py would otherwise assume libsvm, the built-in algorithm's default)."""
+    if content_type is None:
+        content_type = content_type_from_extension(path)
+        if content_type is not None:
+            err_console.print(
+                f"[dim]channel {name}: ContentType {content_type} (from the file extension; "
+                "--content-type overrides)[/dim]",
+                highlight=False,
+            )
+    return Channel(source=path, content_type=content_type)
 
 
 @app.command()
@@ -111,12 +136,10 @@ def train(
     """Run a training job locally in an /opt/ml-like job dir, as the container would."""
     _require_local(local)
     inputs: dict[str, Channel] = {}
+    named = [("train", train_data), ("validation", validation)]
     try:
-        for name, value in [("train", train_data), ("validation", validation)]:
-            if value:
-                inputs[name] = Channel(source=local_path(value), content_type=content_type)
-        for name, value in _pairs(channel or [], "--channel"):
-            inputs[name] = Channel(source=local_path(value), content_type=content_type)
+        for name, value in [(n, v) for n, v in named if v] + _pairs(channel or [], "--channel"):
+            inputs[name] = _channel(name, local_path(value), content_type)
     except ChannelError as exc:
         raise typer.BadParameter(str(exc)) from exc
     if not inputs:
@@ -144,8 +167,11 @@ def train(
             max_runtime_s=max_runtime,
         )
         result = run_training_job(spec, console=console)
+    except TrainingJobStopped as exc:
+        err_console.print(f"[yellow]{exc}[/yellow]", highlight=False)
+        raise typer.Exit(130) from None
     except TrainingJobError as exc:
-        console.print(_summary(exc.result))
+        _print_summary(exc.result)
         err_console.print(
             f"[red bold]Training job failed[/red bold] (exit code {exc.result.exit_code}"
             f"{' on ' + exc.result.failed_host if exc.result.failed_host else ''}):"
@@ -155,7 +181,7 @@ def train(
     except (ChannelError, FileNotFoundError, FileExistsError, ValueError) as exc:
         err_console.print(f"[red]{exc}[/red]", highlight=False)
         raise typer.Exit(2) from exc
-    console.print(_summary(result))
+    _print_summary(result)
 
 
 @app.command()

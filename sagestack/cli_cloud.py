@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 console = Console()
 err_console = Console(stderr=True)
@@ -87,46 +88,61 @@ def _when(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _local_jobs(limit: int) -> Table:
+_STATUS_STYLE = {
+    "Completed": "[green]Completed[/green]",
+    "Failed": "[red]Failed[/red]",
+    "Stopped": "[yellow]Stopped[/yellow]",
+}
+
+
+def _paths(label: str, rows: Iterable[tuple[str, str]]) -> list[Text]:
+    """``label NAME: PATH`` lines, printed whole below a table (a table cell would cut or fold
+    a long path, and a folded one cannot be copied)."""
+    return [Text(f"{label} {name}: {path}", no_wrap=True) for name, path in rows if path]
+
+
+def _local_jobs(limit: int) -> list[Table | Text]:
     from sagestack import paths
+    from sagestack.local.training import read_status
 
     state = paths.default_state_dir()
     table = Table(title=f"Local training jobs ({state / 'jobs'})")
     table.add_column("job", no_wrap=True)
     table.add_column("status", no_wrap=True)
     table.add_column("started", no_wrap=True)
-    table.add_column("model.tar.gz", overflow="fold")
+    models = []
     jobs = sorted((state / "jobs").glob("*/"), key=lambda p: p.stat().st_mtime, reverse=True)
     for job in jobs[:limit]:
         model = state / "artifacts" / job.name / "output" / "model.tar.gz"
-        if model.is_file():
+        recorded = read_status(job)
+        if recorded is not None:
+            status = _STATUS_STYLE.get(recorded, recorded)
+        elif model.is_file():
             status = "[green]Completed[/green]"
         elif any(job.glob("output/failure")) or any(job.glob("*/output/failure")):
             status = "[red]Failed[/red]"
         else:
             status = "InProgress or Stopped"
-        table.add_row(
-            job.name, status, _when(job.stat().st_mtime), str(model) if model.is_file() else ""
-        )
-    return table
+        table.add_row(job.name, status, _when(job.stat().st_mtime))
+        models.append((job.name, str(model) if model.is_file() else ""))
+    return [table, *_paths("model.tar.gz of", models)]
 
 
-def _local_endpoints() -> Table:
+def _local_endpoints() -> list[Table | Text]:
     from sagestack.local.endpoints import endpoints_dir, read_records
 
     table = Table(title=f"Local endpoints ({endpoints_dir()})")
-    for column in ("endpoint", "status", "pid", "url", "model", "started by"):
-        table.add_column(column, no_wrap=column not in ("model", "started by"), overflow="fold")
-    for record in read_records():
+    for column in ("endpoint", "status", "pid", "url", "started by"):
+        table.add_column(column, no_wrap=column != "started by", overflow="fold")
+    records = read_records()
+    for record in records:
         status = (
             "[green]InService[/green]"
             if record.alive()
             else "[dim]Gone (process exited; sagestack stop --prune)[/dim]"
         )
-        table.add_row(
-            record.name, status, str(record.pid), record.url, record.model, record.started_by
-        )
-    return table
+        table.add_row(record.name, status, str(record.pid), record.url, record.started_by)
+    return [table, *_paths("model of", ((r.name, r.model) for r in records))]
 
 
 def _table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> Table:
@@ -215,10 +231,12 @@ def status(
     limit: Annotated[int, typer.Option(min=1, max=100, help="Rows per table.")] = 10,
 ) -> None:
     """List training runs and endpoints: on AWS, or with --local on this machine."""
-    tables = [_local_jobs(limit), _local_endpoints()] if local else _aws_status(env, region, limit)
+    shown: Sequence[Table | Text] = (
+        [*_local_jobs(limit), *_local_endpoints()] if local else _aws_status(env, region, limit)
+    )
     out = Console()  # sized now, so COLUMNS set for this command is honoured
-    for table in tables:
-        out.print(table)
+    for item in shown:
+        out.print(item, soft_wrap=isinstance(item, Text))
 
 
 # ----------------------------------------------------------------------------- report
@@ -316,6 +334,9 @@ def render_report(report: dict[str, Any], source: str) -> None:
             summary.add_row(key, _scalar(value))
     for key, value in (report.get("rows") or {}).items():
         summary.add_row(f"rows: {key}", str(value))
+    if report.get("plots"):
+        plots = ", ".join(report["plots"])
+        summary.add_row("plots", f"{plots}, beside evaluation.json in {source}")
     console.print(summary)
     metrics = report.get("metrics") or {}
     if metrics:
@@ -333,6 +354,15 @@ def render_report(report: dict[str, Any], source: str) -> None:
         for name in quality:
             table.add_column(name, justify="right")
         table.add_row(*(_scalar(v) for v in quality.values()))
+        console.print(table)
+    matrix = report.get("confusion_matrix") or []
+    if matrix:
+        table = Table(title="Confusion matrix (rows: true class, columns: predicted class)")
+        table.add_column("class")
+        for k in range(len(matrix)):
+            table.add_column(str(k), justify="right")
+        for k, row in enumerate(matrix):
+            table.add_row(str(k), *(str(n) for n in row))
         console.print(table)
     importance = report.get("feature_importance_gain") or {}
     if importance:

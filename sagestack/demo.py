@@ -114,20 +114,25 @@ def show_training(result: TrainingJobResult) -> None:
     table = Table(title="Training result", show_header=False)
     table.add_row("job", result.job_name)
     table.add_row("status", f"{result.status} in {result.duration_s:.1f} s")
-    for name, value in sorted(result.metrics.items()):
-        table.add_row(name, f"{value:.5f}")
-    table.add_row("model", str(result.model_artifacts))
     output_data = result.job_dir / "output" / "data"
     evaluation = _read_json(output_data / "evaluation.json")
-    if "best_iteration" in evaluation:
-        table.add_row("best iteration", str(evaluation["best_iteration"]))
-    for name, value in evaluation.get("quality", {}).items():
-        if isinstance(value, int | float):
-            table.add_row(f"best model: {name}", f"{value:.5f}")
+    quality = {k: v for k, v in evaluation.get("quality", {}).items() if isinstance(v, int | float)}
+    if quality:
+        # The saved model stops at the best iteration (early stopping), so its scores are the
+        # ones to show; the log's last-round values (up to early_stopping_rounds later) are not.
+        best = evaluation.get("best_iteration")
+        saved = "saved model" if best is None else f"saved model (best iteration {best})"
+        for name, value in quality.items():
+            table.add_row(f"{saved}: validation {name}", f"{value:.5f}")
+    else:
+        for name, value in sorted(result.metrics.items()):
+            table.add_row(f"last round: {name}", f"{value:.5f}")
     reports = sorted(p.name for p in output_data.glob("*"))
     if reports:
         table.add_row("reports", ", ".join(reports))
     console.print(table)
+    # Outside the table, so a narrow terminal does not cut the path the next step needs.
+    console.print(f"model: {result.model_artifacts}", soft_wrap=True, highlight=False)
 
 
 def _read_json(path: Path) -> dict[str, Any]:

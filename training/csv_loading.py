@@ -32,6 +32,21 @@ _SUSPECT = re.compile(
 )
 _CSV_HINT = "CSV channels need the label in column 1, numeric values only and no header row"
 
+_LABEL_HINT = (
+    "Labels must be numbers: class labels 0..K-1 for K classes (0/1 for binary), or the "
+    "target value for regression. Encode string classes first, e.g. "
+    "codes, classes = pandas.factorize(df[0]), and keep classes to decode predictions"
+)
+
+
+def _is_number(field: str) -> bool:
+    """A field XGBoost reads: a number, or empty (a missing value)."""
+    try:
+        float(field.strip() or "nan")
+    except ValueError:
+        return False
+    return True
+
 
 def sniff_delimiter(line: str) -> str:
     """The built-in algorithm sniffs the delimiter from the first line; we allow the usual four."""
@@ -64,12 +79,14 @@ def _field_problem(
         try:
             value = float(token)
         except ValueError:
-            hint = " (a header row? remove it)" if line_no == 1 else ""
             shown = token if len(token) <= 40 else token[:40] + "..."
-            return (
-                f"{path}: line {line_no}, column {index + 1} ({what}) is {shown!r}, not a "
-                f"number{hint}. {_CSV_HINT}"
-            )
+            where = f"{path}: line {line_no}, column {index + 1} ({what}) is {shown!r}"
+            where += ", not a number"
+            if line_no == 1 and not all(_is_number(f) for f in fields[1:]):
+                return f"{where} (a header row? remove it). {_CSV_HINT}"
+            if index == 0:
+                return f"{where}. {_LABEL_HINT}"
+            return f"{where}. {_CSV_HINT}"
         if math.isinf(value):
             return (
                 f"{path}: line {line_no}, column {index + 1} ({what}) is infinite; "

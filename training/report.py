@@ -49,6 +49,33 @@ def quality_metrics(objective: str, labels: np.ndarray, predictions: np.ndarray)
     return {}
 
 
+def class_metrics(objective: str, labels: np.ndarray, predictions: np.ndarray) -> dict[str, Any]:
+    """For a multi-class objective, the confusion matrix (rows: true class, columns: predicted)
+    and each class's precision, recall and support; {} for any other objective."""
+    if not objective.startswith("multi:") or labels.size == 0:
+        return {}
+    predicted = (predictions if predictions.ndim == 1 else np.argmax(predictions, axis=1)).astype(
+        int
+    )
+    true = labels.astype(int)
+    classes = max(int(true.max()), int(predicted.max())) + 1
+    if predictions.ndim == 2:
+        classes = max(classes, predictions.shape[1])
+    matrix = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(matrix, (true, predicted), 1)
+    hits, support, claimed = np.diag(matrix), matrix.sum(axis=1), matrix.sum(axis=0)
+    per_class = [
+        {
+            "class": k,
+            "precision": float(hits[k] / claimed[k]) if claimed[k] else None,
+            "recall": float(hits[k] / support[k]) if support[k] else None,
+            "support": int(support[k]),
+        }
+        for k in range(classes)
+    ]
+    return {"confusion_matrix": matrix.tolist(), "per_class": per_class}
+
+
 def evaluation_sample(
     booster: xgb.Booster, dmatrix: xgb.DMatrix, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -103,6 +130,7 @@ def write_report(
         "evaluated_on": eval_name,
         "evaluated_rows": int(labels.shape[0]),
         "quality": quality_metrics(objective, labels, predictions),
+        **class_metrics(objective, labels, predictions),
         "feature_importance_gain": dict(
             sorted(importance.items(), key=lambda kv: kv[1], reverse=True)
         ),

@@ -122,12 +122,20 @@ def load_class(spec: str) -> type:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        hint = (
-            "it is shipped as a top-level module, so use absolute imports (and list local "
-            "files it imports in the class's dependencies)"
-            if "relative import" in str(exc)
-            else "if a library is missing, give the model an image_uri with it installed"
-        )
+        if "relative import" in str(exc):
+            hint = (
+                "it is shipped as a top-level module, so use absolute imports (and list local "
+                "files it imports in the class's dependencies)"
+            )
+        elif (getattr(exc, "name", None) or "").startswith("sagestack."):
+            # Only the modules a model class needs are shipped (packaging.BASE_MODULES), so
+            # this is the machinery of fit()/deploy(), run by the module when imported.
+            hint = (
+                f"if {module_name}.py calls fit() or deploy() when imported, put those calls "
+                'under `if __name__ == "__main__":` (the container imports it to find the class)'
+            )
+        else:
+            hint = "if a library is missing, give the model an image_uri with it installed"
         raise JobError(
             f"cannot import {module_name!r}: {type(exc).__name__}: {exc}; {hint}"
         ) from exc

@@ -86,6 +86,19 @@ class EvaluationLog(xgb.callback.EvaluationMonitor):
         return super().after_iteration(model, epoch + self.offset, evals_log)
 
 
+def log_first_rows(data: data_loading.ChannelData, rows: int = 3, width: int = 120) -> None:
+    """The first lines of a text channel as written, so a log reader can see which column is
+    the label (a label in the wrong column trains without any error)."""
+    if data.fmt == c.PARQUET or not data.files:
+        return
+    with open(data.files[0], encoding="utf-8", errors="replace") as f:
+        lines = [line.rstrip("\r\n") for line, _ in zip(f, range(rows), strict=False)]
+    shown = [line if len(line) <= width else line[:width] + "..." for line in lines]
+    log(f"First rows of {data.name} (the label is the first value):")
+    for line in shown:
+        log(f"  {line}")
+
+
 def _load(env: job_env.JobEnv, config: hyperparams.TrainConfig):
     """Both channels, validated, each with the DMatrix built inside any collective context."""
     if c.TRAIN_CHANNEL not in env.channels:
@@ -111,6 +124,7 @@ def _load(env: job_env.JobEnv, config: hyperparams.TrainConfig):
             f"{len(data.files)} {fmt} file(s) in {time.perf_counter() - started:.2f} s"
         )
         loaded[name] = data
+    log_first_rows(loaded[c.TRAIN_CHANNEL])
     train, validation = loaded[c.TRAIN_CHANNEL], loaded.get(c.VALIDATION_CHANNEL)
     if validation is not None and validation.num_features > train.num_features:
         raise UserError(

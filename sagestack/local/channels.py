@@ -74,6 +74,25 @@ def local_path(uri: str | Path) -> Path:
     return Path(uri)
 
 
+# ContentType by file extension, in the spelling train.py reads (CONTENT_TYPE_FORMATS in
+# training/sm_constants.py).
+_EXTENSION_CONTENT_TYPES = {
+    ".csv": "text/csv",
+    ".libsvm": "text/libsvm",
+    ".svm": "text/libsvm",
+    ".parquet": "application/x-parquet",
+}
+
+
+def content_type_from_extension(path: Path) -> str | None:
+    """The ContentType a file's extension names, or, for a directory, the one its files all
+    name; None when there is none or they disagree."""
+    files = [p for p in path.rglob("*") if p.is_file()] if path.is_dir() else [path]
+    kinds = {_EXTENSION_CONTENT_TYPES.get(p.suffix.lower()) for p in files}
+    kinds.discard(None)
+    return kinds.pop() if len(kinds) == 1 else None
+
+
 def as_channel(value: Channel | str | Path, *, content_type: str | None = None) -> Channel:
     """Accept a ready Channel, or a path/URI with an optional content type."""
     if isinstance(value, Channel):

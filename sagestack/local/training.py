@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import shlex
@@ -43,6 +44,7 @@ _MAX_HYPERPARAMETERS = 100
 _MAX_HYPERPARAMETER_CHARS = 2500
 _FAILURE_REASON_CHARS = 1024  # DescribeTrainingJob.FailureReason keeps the first 1024 chars
 _TAIL_LINES = 20
+STATUS_FILE = "status.json"
 _STOP_GRACE_S = 5.0
 # Inherited variables that would leak another job's contract into this one.
 _CONTAINER_PREFIXES = ("SM_", "SAGEMAKER_", "TRAINING_JOB_")
@@ -59,6 +61,17 @@ class TrainingJobError(RuntimeError):
             f"Training job {result.job_name} {result.status.lower()}{where} "
             f"(exit code {result.exit_code}): {result.failure_reason}\n"
             f"Job dir: {result.job_dir}"
+        )
+
+
+class TrainingJobStopped(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) stopped a local job: its hosts are stopped and it is recorded as
+    Stopped; ``result`` holds the details. A KeyboardInterrupt, so the caller still stops."""
+
+    def __init__(self, result: TrainingJobResult) -> None:
+        self.result = result
+        super().__init__(
+            f"Training job {result.job_name} stopped (Ctrl-C); job dir: {result.job_dir}"
         )
 
 
@@ -322,10 +335,20 @@ def run_training_job(
 
     started = time.monotonic()
     monitor = LogMonitor(spec.metric_definitions)
-    display = JobDisplay(name, num_rounds(hps_json), console) if stream_logs else None
-    stopped_reason = _supervise(runs, monitor, display, spec.max_runtime_s, started)
+    # Only the bundled XGBoost script is known to log one line per boosting round.
+    xgboost = code.resolve() == paths.training_dir().resolve() and entry_point == "train.py"
+    display = (
+        JobDisplay(name, num_rounds(hps_json), console, count_rounds=xgboost)
+        if stream_logs
+        else None
+    )
+    interrupted = False
+    try:
+        stopped_reason = _supervise(runs, monitor, display, spec.max_runtime_s, started)
+    except KeyboardInterrupt:
+        interrupted, stopped_reason = True, "Interrupted (Ctrl-C or SIGTERM to sagestack)"
     duration = time.monotonic() - started
-    return _finish(
+    result = _finish(
         runs,
         name=name,
         job_dir=job_dir,
@@ -336,8 +359,11 @@ def run_training_job(
         monitor=monitor,
         stopped_reason=stopped_reason,
         duration=duration,
-        raise_on_failure=raise_on_failure,
+        raise_on_failure=raise_on_failure and not interrupted,
     )
+    if interrupted:
+        raise TrainingJobStopped(result)
+    return result
 
 
 @contextmanager
@@ -467,9 +493,25 @@ def _finish(
         log_files={r.host_dir.host: r.log_path for r in runs},
         duration_s=duration,
     )
+    write_status(job_dir, status, failure_reason)
     if raise_on_failure and not result.succeeded:
         raise TrainingJobError(result)
     return result
+
+
+def write_status(job_dir: Path, status: str, reason: str | None) -> None:
+    """Record how a job ended (what DescribeTrainingJob's TrainingJobStatus would say), for
+    ``sagestack status --local``."""
+    record = {"TrainingJobStatus": status, "FailureReason": reason}
+    (job_dir / STATUS_FILE).write_text(json.dumps(record), encoding="utf-8")
+
+
+def read_status(job_dir: Path) -> str | None:
+    """The status :func:`write_status` recorded; None for a job still running (or killed)."""
+    try:
+        return str(json.loads((job_dir / STATUS_FILE).read_text("utf-8"))["TrainingJobStatus"])
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def read_log(result: TrainingJobResult, host: str = "algo-1") -> str:

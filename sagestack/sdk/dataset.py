@@ -18,6 +18,11 @@ import numpy as np
 
 CSV = "text/csv"
 JSON = "application/json"
+# The same advice as train.py's (training/csv_loading.py), for a label that is a class name.
+_LABEL_HINT = (
+    "Labels must be numbers (class labels 0..K-1 for K classes). Encode string classes first, "
+    "e.g. codes, classes = pandas.factorize(df[0]), and keep classes to decode predictions"
+)
 _CSV_HINT = "CSV channels need the label in the first column, numbers only and no header row"
 
 
@@ -151,9 +156,10 @@ def parse_csv(text: str) -> np.ndarray:
             row = [_to_float(t) for t in tokens]
         except ValueError:
             column = next(i for i, t in enumerate(tokens, 1) if not _is_number(t))
-            raise ValueError(
-                f"line {number}, column {column}: {tokens[column - 1].strip()!r} is not a number"
-            ) from None
+            where = f"line {number}, column {column}: {tokens[column - 1].strip()!r}"
+            if column == 1 and all(_is_number(t) for t in tokens[1:]):
+                raise ValueError(f"{where} is not a number. {_LABEL_HINT}") from None
+            raise ValueError(f"{where} is not a number") from None
         if rows and len(row) != len(rows[0]):
             raise ValueError(f"line {number} has {len(row)} columns, the first has {len(rows[0])}")
         rows.append(row)

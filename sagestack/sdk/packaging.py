@@ -10,6 +10,7 @@ those into ``code/`` of the model directory, so model.tar.gz serves itself.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -71,6 +72,7 @@ _RESERVED = frozenset(
         "sagemaker_training",
     }
 )
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _SKIP_DIRS = frozenset({"__pycache__", ".ipynb_checkpoints"})
 
 
@@ -129,7 +131,56 @@ def model_spec(cls: type) -> ModelSpec:
             f"{path.name} cannot be shipped as module {stem!r}: rename the file (it must be a "
             f"valid module name other than {', '.join(sorted(_RESERVED))})"
         )
+    unguarded = _unguarded_launches(path)
+    if unguarded:
+        raise ConfigurationError(
+            f"{path.name} defines {name} and calls {unguarded} at import time. The container "
+            f"imports {path.name} to find {name}, and that call cannot run there. Put the "
+            'fit()/deploy() calls under `if __name__ == "__main__":`, or move the class to '
+            "a module of its own and import it"
+        )
     return ModelSpec(stem, name, path)
+
+
+def _is_main_guard(node: ast.stmt) -> bool:
+    """``if __name__ == "__main__":`` (either operand order)."""
+    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
+        return False
+    names = [node.test.left, *node.test.comparators]
+    return any(isinstance(n, ast.Name) and n.id == "__name__" for n in names)
+
+
+def _unguarded_launches(path: Path) -> str | None:
+    """``.fit()``/``.deploy()`` on a class the file defines (``Cls().fit(...)``, or ``m.fit``
+    after ``m = Cls()``) in its top-level code, outside functions, classes and a __main__
+    guard, as ``"fit() (line 12)"``; None when there is none. Other ``.fit()`` calls (a
+    scaler fitted at import) are left alone."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+    classes = {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
+    instances: set[str] = set()
+
+    def ours(node: ast.expr) -> bool:
+        if isinstance(node, ast.Call):
+            return isinstance(node.func, ast.Name) and node.func.id in classes
+        return isinstance(node, ast.Name) and node.id in instances
+
+    for statement in tree.body:
+        if isinstance(statement, _DEFINITIONS) or _is_main_guard(statement):
+            continue
+        if isinstance(statement, ast.Assign) and ours(statement.value):
+            instances.update(t.id for t in statement.targets if isinstance(t, ast.Name))
+        for node in ast.walk(statement):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("fit", "deploy")
+                and ours(node.func.value)
+            ):
+                return f"{node.func.attr}() (line {node.lineno})"
+    return None
 
 
 def _bundled_file(directory: Path, name: str) -> Path:

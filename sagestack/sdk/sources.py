@@ -16,6 +16,9 @@ MODEL_CONTENT_TYPE = "application/gzip"
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _IP_ADDRESS = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
 _MEDIA_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+(\s*;.*)?$")
+# Bare format names that train.py takes as a channel's ContentType beside the media types
+# (CONTENT_TYPE_FORMATS in training/sm_constants.py, as the built-in XGBoost algorithm does).
+SHORT_CONTENT_TYPES = ("csv", "libsvm", "parquet")
 
 
 def _fail(field: str, value: object, expected: str) -> None:
@@ -63,8 +66,15 @@ class S3DataSource:
                 "expected s3://bucket/key or file:///absolute/path "
                 "(use S3DataSource.local(path) for a local path)",
             )
-        if not isinstance(self.content_type, str) or not _MEDIA_TYPE.match(self.content_type):
-            _fail("content_type", self.content_type, "a media type such as 'text/csv'")
+        if not isinstance(self.content_type, str) or not (
+            _MEDIA_TYPE.match(self.content_type)
+            or self.content_type.lower() in SHORT_CONTENT_TYPES
+        ):
+            _fail(
+                "content_type",
+                self.content_type,
+                f"a media type such as 'text/csv', or one of {', '.join(SHORT_CONTENT_TYPES)}",
+            )
         if self.distribution not in DISTRIBUTIONS:
             _fail("distribution", self.distribution, f"one of {', '.join(DISTRIBUTIONS)}")
 

@@ -192,6 +192,9 @@ class Transformer:
     def __call__(self, body: bytes, content_type: str | None, accept: str | None) -> Reply:
         """One invocation. Any exception in a hook is a 500 carrying its message; the
         worker logs the traceback and keeps serving."""
+        # What sagemaker-containers' _worker.Request.content_type falls back to
+        # (sagemaker_containers/_worker.py): script mode in the XGBoost image reads a request
+        # without Content-Type as JSON; text/csv is the default of its algorithm mode only.
         ctype = content_type or JSON
         if not accept or accept == "*/*":
             accept = self.default_accept

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import _thread
+import json
 import tarfile
+import threading
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from sagestack.cli import app
 from sagestack.serving.endpoint import LocalEndpoint
@@ -34,6 +37,68 @@ def test_train_local(tmp_path: Path, train_code: Path, train_data: Path) -> None
     archive = tmp_path / ".sagestack/artifacts/cli-job/output/model.tar.gz"
     with tarfile.open(archive) as tar:
         assert tar.getnames() == ["xgboost-model"]
+
+
+def _train(
+    job_name: str, data: Path, hp: str, *, code: Path | None = None, columns: int = 250
+) -> Result:
+    """``sagestack train --local`` of ``code`` (default: the bundled train.py) on ``data``,
+    without --content-type."""
+    source = ["--source-dir", str(code)] if code else []
+    return runner.invoke(
+        app,
+        ["train", "--local", "--train", str(data), "--hp", hp, *source, "--job-name", job_name],
+        env={"COLUMNS": str(columns)},
+    )
+
+
+def test_train_and_status_print_paths_whole_on_an_80_column_terminal(
+    tmp_path: Path, train_code: Path, train_data: Path
+) -> None:
+    name = "a-job-name-long-enough-that-its-paths-pass-eighty-columns"
+    result = _train(name, train_data, "num_round=1", code=train_code, columns=80)
+    assert result.exit_code == 0, result.output
+    model = tmp_path / ".sagestack/artifacts" / name / "output/model.tar.gz"
+    assert len(str(model)) > 80 and model.is_file()
+    assert f"Model:     {model}\n" in result.output
+    listed = runner.invoke(app, ["status", "--local"], env={"COLUMNS": "80"}).output
+    assert f"model.tar.gz of {name}: {model}\n" in listed
+
+
+def test_train_takes_the_content_type_from_the_file_extension(
+    tmp_path: Path, train_code: Path, train_data: Path
+) -> None:
+    result = _train("ext-job", train_data, "num_round=1", code=train_code)
+    assert result.exit_code == 0, result.output
+    assert "channel train: ContentType text/csv (from the file extension" in result.output
+    config = next((tmp_path / ".sagestack/jobs/ext-job").rglob("inputdataconfig.json"))
+    assert json.loads(config.read_text())["train"]["ContentType"] == "text/csv"
+
+
+def test_progress_of_code_other_than_the_bundled_script_is_the_time_elapsed(
+    train_code: Path, train_data: Path
+) -> None:
+    result = _train("custom-progress", train_data, "num_round=2", code=train_code)
+    assert result.exit_code == 0, result.output
+    assert "custom-progress running, elapsed 0:00:0" in result.output
+    assert "rounds" not in result.output  # not 2/2, 1/200 or 0/?
+    bundled = _train("xgboost-progress", train_data, "num_round=2")
+    assert bundled.exit_code == 0, bundled.output
+    assert "2/2 rounds" in bundled.output
+
+
+def test_ctrl_c_stops_the_job_in_one_line_and_records_it_stopped(
+    train_code: Path, train_data: Path
+) -> None:
+    ctrl_c = threading.Timer(1.5, _thread.interrupt_main)
+    ctrl_c.start()
+    result = _train("hung", train_data, "fail=hang", code=train_code)
+    ctrl_c.join()
+    assert result.exit_code == 130, result.output
+    assert "Training job hung stopped (Ctrl-C); job dir: " in result.output
+    assert "Traceback" not in result.output
+    listed = runner.invoke(app, ["status", "--local"], env={"COLUMNS": "250"}).output
+    assert "Stopped" in next(line for line in listed.splitlines() if "hung" in line)
 
 
 def test_train_failure_exits_non_zero_with_the_message(train_code: Path, train_data: Path) -> None:

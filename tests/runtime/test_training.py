@@ -10,7 +10,7 @@ import pytest
 from waiting import process_gone, wait_until
 
 from sagestack.local.job_spec import TrainingJobSpec, make_job_name, validate_job_name
-from sagestack.local.training import TrainingJobError, run_training_job
+from sagestack.local.training import TrainingJobError, read_status, run_training_job
 
 
 def _run(tmp_path: Path, code: Path, data: Path, *, raise_on_failure: bool = True, **fields):
@@ -110,6 +110,7 @@ def test_max_runtime_stops_the_job(tmp_path: Path, train_code: Path, train_data:
     )
     assert result.status == "Stopped"
     assert "MaxRuntimeExceeded" in result.failure_reason
+    assert read_status(result.job_dir) == "Stopped"  # what sagestack status --local shows
 
 
 def test_two_hosts_each_get_their_own_view(

@@ -236,6 +236,7 @@ def test_unsupported_accept_is_406(binary):
         (b'{"instances": [[1, 2, "x", 4]]}', "application/json", ("position 3 is 'x'",)),
         (b'{"rows": []}', "application/json", ('{"instances": [[...], ...]}',)),
         (b"{not json", "application/json", ("not valid JSON",)),
+        (b"1,2,3,4", None, ("not valid JSON", "For CSV send Content-Type: text/csv")),
         (b"[1,2,3,4]\n[1,2", "application/jsonlines", ("line 2 is not valid JSON",)),
         (b"1 0:1 9:2", "text/libsvm", ("feature index 9 is out of range",)),
         (b"1 0:x", "text/libsvm", ("'0:x' is not index:value",)),

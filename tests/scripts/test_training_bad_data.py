@@ -64,6 +64,17 @@ def test_fails_on_header_row_with_hint(binary_job: Job):
     assert_fails(binary_job, BINARY, "line 1, column 1", "header row")
 
 
+@pytest.mark.parametrize("line", [1, 7])
+def test_fails_on_string_class_labels_saying_how_to_encode_them(binary_job: Job, line: int):
+    lines = [f"{name},5.1,3.5,1.4,0.2" for name in ("setosa", "versicolor") * 10]
+    lines[: line - 1] = ["0,5.1,3.5,1.4,0.2"] * (line - 1)
+    binary_job.write_channel("train", {"part-0.csv": "\n".join(lines) + "\n"})
+    message = assert_fails(
+        binary_job, BINARY, f"line {line}, column 1 (the label)", "class labels 0..K-1", "factorize"
+    )
+    assert "header" not in message
+
+
 @pytest.mark.parametrize(
     ("row", "phrase"),
     [("1,2\n", "line 3 has 2 fields but the first row has 5"), ("1,2,3,4,5,6\n", "line 3 has 6")],

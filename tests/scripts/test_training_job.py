@@ -61,6 +61,15 @@ def test_evaluation_report_for_regression_has_residuals(job: Job):
     assert sorted(report["plots"]) == ["feature_importance.png", "residuals.png"]
 
 
+def test_the_log_shows_the_first_rows_of_train_with_the_label_named(binary_job: Job, capsys):
+    assert binary_job.run(["--num_round", "2", "--objective", "binary:logistic"]) == 0
+    first = (binary_job.root / "input/data/train/part-0.csv").read_text().splitlines()[:3]
+    expected = "First rows of train (the label is the first value):\n" + "".join(
+        f"  {line}\n" for line in first
+    )
+    assert expected in capsys.readouterr().out
+
+
 def test_early_stopping_saves_the_booster_cut_to_the_best_iteration(job: Job, capsys):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((400, 5))

@@ -1,5 +1,6 @@
 """The evaluation report's parts: numpy curves that agree with scikit-learn (curves.py), and the
-plotting helper (plots.py), whose failures cost the plots, never the job."""
+plotting helper (plots.py), whose failures cost the plots, never the job, and the per-class
+numbers of a multi-class model (report.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 import numpy as np
 import plots
 import pytest
+import report
 from curves import pr_curve, roc_curve
 from scripts_support import Job
 from sklearn.metrics import average_precision_score, roc_auc_score
@@ -143,6 +145,16 @@ def test_a_helper_that_cannot_start_leaves_a_reason(tmp_path, monkeypatch):
     messages: list[str] = []
     assert helper.draw(str(tmp_path), "binary:logistic", LABELS, SCORES, {}, messages.append) == []
     assert messages[0].startswith("the plotting helper could not start ([Errno 2]")
+
+
+def test_multi_class_confusion_matrix_and_per_class_precision_recall():
+    labels = np.array([0, 0, 1, 1, 2, 2], dtype=np.float32)
+    softprob = np.eye(3)[[0, 1, 1, 1, 2, 0]]  # one 0 taken for a 1, one 2 taken for a 0
+    found = report.class_metrics("multi:softprob", labels, softprob)
+    assert found["confusion_matrix"] == [[1, 1, 0], [0, 2, 0], [1, 0, 1]]
+    assert found["per_class"][1] == {"class": 1, "precision": 2 / 3, "recall": 1.0, "support": 2}
+    assert found == report.class_metrics("multi:softmax", labels, np.array([0, 1, 1, 1, 2, 0]))
+    assert report.class_metrics("binary:logistic", labels, softprob[:, 0]) == {}
 
 
 @pytest.mark.parametrize("objective", ["reg:squarederror", "multi:softprob", "rank:ndcg"])

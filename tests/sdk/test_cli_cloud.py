@@ -119,6 +119,17 @@ def test_report_local_reads_a_job_dir_or_file(tmp_path: Path) -> None:
     assert "no evaluation report for 'no-such-job'" in missing.output
 
 
+def test_report_local_shows_the_confusion_matrix_and_where_the_plots_are(tmp_path: Path) -> None:
+    evaluation = {**EVALUATION, "confusion_matrix": [[5, 1], [2, 7]], "plots": ["roc.png"]}
+    (tmp_path / "evaluation.json").write_text(json.dumps(evaluation))
+    result = CliRunner().invoke(app, ["report", "--local", str(tmp_path / "evaluation.json")])
+    assert result.exit_code == 0, result.output
+    shown = " ".join(result.output.split())
+    assert "roc.png, beside evaluation.json in" in shown
+    assert "Confusion matrix (rows: true class, columns: predicted class)" in shown
+    assert "│ 1 │ 2 │ 7 │" in shown
+
+
 def test_commands_explain_an_undeployed_environment(deployed: Deployed) -> None:
     result = CliRunner().invoke(app, ["status", "--env", "prod"], env=WIDE)
     assert result.exit_code == 1

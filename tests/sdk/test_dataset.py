@@ -37,6 +37,12 @@ def test_fails_on_a_label_only_file(tmp_path: Path) -> None:
         Dataset.from_csv(tmp_path)
 
 
+def test_fails_on_a_class_name_label_saying_how_to_encode_it(tmp_path: Path) -> None:
+    (tmp_path / "iris.csv").write_text("0,5.1,3.5\nsetosa,4.9,3.0\n")
+    with pytest.raises(ValueError, match=r"line 2, column 1: 'setosa' is not a number\. Labels"):
+        Dataset.from_csv(tmp_path)
+
+
 def test_fails_on_ragged_rows_naming_the_line(tmp_path: Path) -> None:
     (tmp_path / "r.csv").write_text("1,2,3\n0,1\n")
     with pytest.raises(ValueError, match="r.csv: line 2 has 2 columns, the first has 3"):

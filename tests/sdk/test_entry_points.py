@@ -118,6 +118,24 @@ def test_fails_on_a_header_row_naming_file_line_and_column(tmp_path: Path) -> No
     assert "label in the first column" in reason
 
 
+def test_a_module_that_launches_when_imported_is_told_to_guard_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What the container sees when the user's script calls fit() at the top level: the import
+    # reaches for sagestack machinery that is not shipped.
+    (tmp_path / "launches_on_import.py").write_text("import sagestack.not_shipped\n")
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])  # load_class adds to it
+    spec = importlib.util.spec_from_file_location(
+        "sagestack_train", paths.training_dir() / "sagestack_train.py"
+    )
+    assert spec is not None and spec.loader is not None
+    entry = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(entry)
+    with pytest.raises(entry.JobError, match='under `if __name__ == "__main__":`') as raised:
+        entry.load_class("launches_on_import:Model")
+    assert "image_uri" not in str(raised.value)
+
+
 def test_fails_without_a_train_channel(tmp_path: Path) -> None:
     x, y = binary_data(20)
     only = {"validation": write_channel(tmp_path / "v", x, y)}

@@ -13,7 +13,13 @@ import pytest
 
 from sagestack import Model, S3DataSource, TrainingInstance, paths
 from sagestack.sdk.errors import ConfigurationError
-from sagestack.sdk.packaging import BASE_MODULES, MANIFEST, build_source_dir, model_spec
+from sagestack.sdk.packaging import (
+    BASE_MODULES,
+    MANIFEST,
+    ModelSpec,
+    build_source_dir,
+    model_spec,
+)
 
 from .numpy_models import NearestCentroid, NeedsArguments
 
@@ -103,15 +109,65 @@ def test_fails_for_a_nested_class() -> None:
 def test_fails_for_a_module_name_that_would_shadow_a_container_package(tmp_path: Path) -> None:
     path = tmp_path / "xgboost.py"
     path.write_text("from sagestack import Model\nclass Shadow(Model):\n    pass\n")
-    module = types.ModuleType("user_xgboost")
+    with pytest.raises(ConfigurationError, match="cannot be shipped as module 'xgboost'"):
+        model_spec_of_file(path, "Shadow")
+
+
+SCRIPT_WITHOUT_MAIN_GUARD = """
+import numpy as np
+from sagestack import Model, S3DataSource, TrainingInstance
+
+trend = np.polynomial.Polynomial.fit([0, 1], [0, 1], 1)  # not a sagestack fit(): allowed
+
+
+class Mean(Model):
+    def train(self, train, validation=None, **hyperparameters):
+        self.mean = float(np.mean(train.labels))
+
+    def predict(self, features):
+        return np.full(len(features), self.mean)
+
+
+model = Mean()
+model.fit(TrainingInstance("local"), {"train": S3DataSource.local("data")})
+"""
+
+
+def test_fails_before_training_when_the_script_fits_its_own_class_without_a_main_guard(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "t.csv").write_text("1,2\n0,3\n")
+    (tmp_path / "mean_model.py").write_text(SCRIPT_WITHOUT_MAIN_GUARD)
+    run = subprocess.run(
+        [sys.executable, "mean_model.py"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert run.returncode == 1
+    assert "mean_model.py defines Mean and calls fit() (line 17) at import time" in run.stderr, (
+        run.stderr
+    )
+    assert 'under `if __name__ == "__main__":`' in run.stderr
+    assert "image_uri" not in run.stderr
+    assert not (tmp_path / ".sagestack").exists()
+
+    guard = 'if __name__ == "__main__":\n    model = '
+    guarded = SCRIPT_WITHOUT_MAIN_GUARD.replace("\nmodel = ", "\n" + guard)
+    guarded = guarded.replace("\nmodel.fit", "\n    model.fit")
+    (tmp_path / "mean_model.py").write_text(guarded)
+    assert model_spec_of_file(tmp_path / "mean_model.py", "Mean").qualname == "Mean"
+
+
+def model_spec_of_file(path: Path, name: str) -> ModelSpec:
+    """model_spec() of a class defined in ``path``, imported without running its __main__."""
+    module_name = f"user_{path.stem}"  # never shadow a real module (xgboost) in sys.modules
+    module = types.ModuleType(module_name)
     module.__file__ = str(path)
-    sys.modules["user_xgboost"] = module
+    sys.modules[module_name] = module
     try:
         exec(path.read_text(), module.__dict__)
-        with pytest.raises(ConfigurationError, match="cannot be shipped as module 'xgboost'"):
-            model_spec(module.Shadow)
+        return model_spec(getattr(module, name))
     finally:
-        del sys.modules["user_xgboost"]
+        del sys.modules[module_name]
 
 
 def test_fails_before_training_when_the_class_needs_arguments(tmp_path: Path) -> None:

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from sagestack import PredictorInstance, S3DataSource, TrainingInstance
+from sagestack.sdk.sources import SHORT_CONTENT_TYPES
+from training.sm_constants import CONTENT_TYPE_FORMATS
 
 
 def test_valid_specs_keep_their_values() -> None:
@@ -80,7 +82,10 @@ def test_local_source_round_trips_a_path(tmp_path: Path) -> None:
         (lambda: S3DataSource("s3://ab/key"), "'ab' is not a valid S3 bucket name"),
         (lambda: S3DataSource("s3://192.168.1.1/key"), "is not a valid S3 bucket name"),
         (lambda: S3DataSource("file://relative/path"), "a file:// URI with an absolute path"),
-        (lambda: S3DataSource("s3://bucket/k", content_type="csv"), "S3DataSource.content_type"),
+        (
+            lambda: S3DataSource("s3://bucket/k", content_type="cvs"),
+            "S3DataSource.content_type = 'cvs': a media type such as 'text/csv', or one of csv,",
+        ),
         (
             lambda: S3DataSource("s3://bucket/k", distribution="Sharded"),
             "S3DataSource.distribution = 'Sharded': one of FullyReplicated, ShardedByS3Key",
@@ -91,6 +96,16 @@ def test_fails_naming_the_field_and_value(build, message: str) -> None:  # type:
     with pytest.raises(ValueError) as raised:
         build()
     assert message in str(raised.value)
+
+
+@pytest.mark.parametrize("content_type", ["csv", "libsvm", "parquet", "text/csv; charset=utf-8"])
+def test_source_accepts_every_content_type_train_py_reads(content_type: str) -> None:
+    assert S3DataSource("s3://bucket/k", content_type).content_type == content_type
+
+
+def test_short_content_types_are_train_py_s() -> None:
+    bare = {name for name in CONTENT_TYPE_FORMATS if "/" not in name}
+    assert bare == set(SHORT_CONTENT_TYPES)
 
 
 def test_specs_are_frozen() -> None:

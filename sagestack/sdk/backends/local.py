@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING, Any
 from sagestack.local.channels import Channel
 from sagestack.local.endpoints import endpoints_dir, write_record
 from sagestack.local.job_spec import TrainingJobSpec, make_job_name
-from sagestack.local.training import TrainingJobError, TrainingJobResult, run_training_job
+from sagestack.local.training import (
+    TrainingJobError,
+    TrainingJobResult,
+    TrainingJobStopped,
+    run_training_job,
+)
 from sagestack.sdk.errors import ConfigurationError, DeploymentFailedError, TrainingFailedError
 from sagestack.sdk.instances import PredictorInstance, TrainingInstance
 from sagestack.sdk.naming import kebab, unique_name
@@ -61,6 +66,9 @@ class LocalTrainingRun(TrainingRun):
                 # rich's live progress asks for ipywidgets in Jupyter; it prints lines without.
                 warnings.filterwarnings("ignore", message='install "ipywidgets"')
                 self.result = run_training_job(self._spec, stream_logs=self._stream_logs)
+        except TrainingJobStopped as exc:
+            self.result = exc.result
+            raise
         except TrainingJobError as exc:
             self._error = exc
             self.result = exc.result

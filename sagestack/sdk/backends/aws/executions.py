@@ -141,7 +141,8 @@ def start_execution(
             f"unexpected {extra or 'none'}"
         )
     for name, source in inputs.items():
-        if source.content_type != "text/csv" or source.distribution != "FullyReplicated":
+        csv = source.content_type in ("text/csv", "csv")
+        if not csv or source.distribution != "FullyReplicated":
             warnings.warn(
                 f"channel {name!r}: the Training stack fixes ContentType text/csv and its own "
                 f"distribution; {source.content_type}/{source.distribution} is not applied",
