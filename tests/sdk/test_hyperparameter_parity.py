@@ -89,6 +89,8 @@ def test_the_bundled_model_gets_the_same_strings_locally_and_from_the_training_s
     deployed: Deployed, channels: Channels, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     model = XGBoostModel(boto_session=deployed.session)
+    # VALUES are made-up names that exercise the encoding; the name check is tested elsewhere.
+    monkeypatch.setattr(model, "check_hyperparameters", lambda hyperparameters: None)
     local = _local_hyperparameters(model, channels, monkeypatch)
     data = {
         "train": S3DataSource("s3://sagestack-dev-data/train/"),
