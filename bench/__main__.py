@@ -18,7 +18,7 @@ from typing import Any
 from bench import report
 from bench.common import BENCH, OUT, Row, log
 
-SECTIONS = ("training", "serving", "infra")
+SECTIONS = ("training", "serving", "infra", "console")
 RESULTS_JSON = OUT / "results.json"  # the rows of the last run, for --render-only
 
 
@@ -78,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import infra
 
         rows += infra.run(repeats, args.with_make_test)
+    if "console" in sections:
+        from bench import console
+
+        rows += console.run()
     if not args.with_make_test:
         skipped.append("`make test` wall time (add --with-make-test)")
 
