@@ -19,6 +19,8 @@ DEFAULT_EARLY_STOPPING = 10
 # Names the built-in XGBoost algorithm documents (plus the script's own keys); anything else
 # is most likely a typo, so it is refused with the nearest name.
 _EVAL_METRIC = {"binary": "logloss", "multi": "mlogloss"}
+# The objectives the Create form offers defaults for: the three Create model infers.
+OBJECTIVES = ("binary:logistic", "multi:softprob", "reg:squarederror")
 
 
 def default_hyperparameters(objective: str, num_class: int | None = None) -> dict[str, str]:

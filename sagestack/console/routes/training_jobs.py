@@ -118,7 +118,27 @@ class TrainingJobPages:
             raise HTTPException(404, "No such artifact.")
         return FileResponse(path, filename=f"{name}-{path.name}")
 
+    async def job_plot(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        summary_or_404(name)
+        path = store.evaluation_plot(name, request.path_params["file"])
+        if path is None:
+            raise HTTPException(404, "No such plot.")
+        return FileResponse(path, media_type="image/png")
+
     # ------------------------------------------------------------------ create training job
+
+    async def hyperparameter_table(self, request: Request) -> Response:
+        """The table re-filled with the defaults of the objective picked above it."""
+        objective = request.query_params.get("objective_defaults", "")
+        if objective not in forms.OBJECTIVES:
+            objective = forms.OBJECTIVES[0]
+        return self.view.render(
+            request,
+            "_hp_table.html",
+            hyperparameters=forms.default_hyperparameters(objective),
+            hp_errors={},
+        )
 
     async def create_job_form(self, request: Request) -> Response:
         values: dict[str, Any] = {"content_type": "text/csv", "instance_count": "1"}
@@ -144,6 +164,7 @@ class TrainingJobPages:
             values=values,
             errors={},
             hyperparameters=hyperparameters,
+            objectives=forms.OBJECTIVES,
             clone=clone,
         )
 
@@ -222,6 +243,7 @@ class TrainingJobPages:
                 errors=errors,
                 hp_errors=hp_errors,
                 hyperparameters=hyperparameters or forms.default_hyperparameters("binary:logistic"),
+                objectives=forms.OBJECTIVES,
                 clone="",
             )
         jobs.start_job(
