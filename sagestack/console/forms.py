@@ -62,14 +62,21 @@ def text_fields(form: FormData) -> dict[str, str]:
 
 
 def check_name_and_algorithm(
-    values: dict[str, str], name_field: str, errors: dict[str, str]
+    values: dict[str, str],
+    name_field: str,
+    errors: dict[str, str],
+    algorithms: tuple[str, ...] = ("xgboost",),
 ) -> str:
     """The Create forms' job name, stripped; its and the algorithm's problems go in ``errors``."""
     name = values.get(name_field, "").strip()
     if problem := check_job_name(name):
         errors[name_field] = problem
-    if values.get("algorithm", "xgboost") != "xgboost":
-        errors["algorithm"] = "Only the built-in XGBoost algorithm is available."
+    if values.get("algorithm", "xgboost") not in algorithms:
+        errors["algorithm"] = (
+            "Only the built-in XGBoost algorithm is available."
+            if algorithms == ("xgboost",)
+            else "Choose the built-in XGBoost algorithm or your own Model class."
+        )
     return name
 
 
