@@ -60,7 +60,8 @@ _SAFE_ETAG = re.compile(r"^[A-Za-z0-9-]{1,128}$")
 class S3InputError(ChannelError):
     """An s3:// channel that cannot be read; ``kind`` says why: ``credentials`` (none, or
     rejected), ``access-denied``, ``not-found`` (no bucket, or nothing under the prefix),
-    ``unreachable`` (no S3 endpoint answered) or ``changed`` (an object changed while read)."""
+    ``unreachable`` (no S3 endpoint answered), ``changed`` (an object changed while read) or
+    ``failed`` (anything else S3 or botocore refused, with its code)."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
@@ -138,14 +139,15 @@ def _explain(location: S3Location, error: Exception, action: str) -> S3InputErro
             return S3InputError(
                 "access-denied",
                 f"{where}: access denied to {action} ({message}); the credentials in use need "
-                "s3:ListBucket on the bucket and s3:GetObject on the keys",
+                "s3:ListBucket on the bucket, s3:GetObject on the keys (and kms:Decrypt for "
+                "KMS-encrypted objects)",
             )
         if code in ("PreconditionFailed", "412"):
             return S3InputError(
                 "changed", f"{where}: an object changed while it was downloaded; run again"
             )
-        return S3InputError("not-found", f"{where}: {action} failed ({code}: {message})")
-    raise error
+        return S3InputError("failed", f"{where}: {action} failed ({code}: {message})")
+    return S3InputError("failed", f"{where}: {action} failed ({error})")
 
 
 def list_objects(location: S3Location, client: Any | None = None) -> list[S3Object]:
