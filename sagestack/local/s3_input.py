@@ -28,6 +28,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from rich.console import Console
+from rich.filesize import decimal as size_text
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -222,15 +223,6 @@ def _download(
             shutil.rmtree(stale, ignore_errors=True)
 
 
-def _size(count: int) -> str:
-    value = float(count)
-    for unit in ("B", "KiB", "MiB"):
-        if value < 1024:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"
-
-
 def fetch(
     location: S3Location,
     *,
@@ -274,7 +266,7 @@ def fetch(
             progress.update(task, description=f"{done[0]}/{len(todo)} objects")
         if console is not None and not live:
             console.print(
-                f"{channel}: downloaded s3://{location.bucket}/{obj.key} ({_size(obj.size)})",
+                f"{channel}: downloaded s3://{location.bucket}/{obj.key} ({size_text(obj.size)})",
                 highlight=False,
                 markup=False,
                 soft_wrap=True,
@@ -299,7 +291,7 @@ def fetch(
     if console is not None:
         count = f"{len(listing)} object{'s' if len(listing) != 1 else ''}"
         if result.downloaded:
-            outcome = f"{result.downloaded} downloaded ({_size(total)}), {result.cached} cached"
+            outcome = f"{result.downloaded} downloaded ({size_text(total)}), {result.cached} cached"
         else:
             outcome = "0 downloaded, all unchanged since the last run: read from the cache"
         console.print(
