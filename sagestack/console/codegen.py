@@ -27,9 +27,10 @@ def sdk_code(config: dict[str, Any]) -> str:
         "    {",
     ]
     for name, channel in _channels(config).items():
+        where = channel["path"]
+        source = "S3DataSource" if where.startswith("s3://") else "S3DataSource.local"
         lines.append(
-            f"        {name!r}: S3DataSource.local({channel['path']!r}, "
-            f"{channel.get('content_type') or 'text/csv'!r}),"
+            f"        {name!r}: {source}({where!r}, {channel.get('content_type') or 'text/csv'!r}),"
         )
     lines.append("    },")
     lines.append(f"    hyperparameters={config.get('hyperparameters') or {}!r},")
