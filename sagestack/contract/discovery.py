@@ -19,6 +19,16 @@ PUBLISHED_BY = {
 }
 
 
+# The stacks of one environment's Stage, deployed as SageStack-<environment>-<id>
+# (stacks/stage.py; tests/console/test_aws_permissions.py checks the two agree).
+STACK_IDS = ("Data", "Network", "Iam", "DevEnvironment", "Training", "Serving")
+
+
+def stack_name(environment: str, stack_id: str) -> str:
+    """The CloudFormation stack name of one of the environment's stacks."""
+    return f"SageStack-{environment}-{stack_id}"
+
+
 def environment_path(environment: str) -> str:
     """The path every parameter of one environment lives under (GetParametersByPath)."""
     return f"{SSM_PREFIX}/{environment}"
