@@ -85,7 +85,9 @@ class Connection:
                 try:
                     yield
                 except (NoCredentialsError, PartialCredentialsError) as exc:
-                    raise CredentialsProblem(f"No AWS credentials found ({exc}).", command) from None
+                    raise CredentialsProblem(
+                        f"No AWS credentials found ({exc}).", command
+                    ) from None
                 except (SSOError, TokenRetrievalError) as exc:
                     raise CredentialsProblem(
                         f"The SSO session has expired or is missing ({exc}).", command

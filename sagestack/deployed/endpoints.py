@@ -86,9 +86,7 @@ def list_endpoints(connection: Connection) -> list[EndpointRow]:
 
 
 def is_environment_endpoint(connection: Connection, name: str) -> bool:
-    return name == connection.platform().values.get("endpoint-name") or name.startswith(
-        SDK_PREFIX
-    )
+    return name == connection.platform().values.get("endpoint-name") or name.startswith(SDK_PREFIX)
 
 
 def invoke(

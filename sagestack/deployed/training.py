@@ -119,6 +119,19 @@ def list_runs(connection: Connection, limit: int = RUNS_PAGE) -> list[RunRow]:
     return rows
 
 
+def list_jobs(connection: Connection, limit: int = RUNS_PAGE) -> list[dict[str, Any]]:
+    """The newest SageStack training jobs (the state machine's and the SDK's), as summaries."""
+    with connection.errors():
+        return list(
+            connection.client("sagemaker").list_training_jobs(
+                NameContains="sagestack",
+                SortBy="CreationTime",
+                SortOrder="Descending",
+                MaxResults=limit,
+            )["TrainingJobSummaries"]
+        )
+
+
 def describe_job(connection: Connection, name: str) -> JobDetail:
     with connection.errors():
         d = connection.client("sagemaker").describe_training_job(TrainingJobName=name)
@@ -128,7 +141,9 @@ def describe_job(connection: Connection, name: str) -> JobDetail:
         status=d["TrainingJobStatus"],
         secondary_status=d.get("SecondaryStatus", ""),
         transitions=list(d.get("SecondaryStatusTransitions", [])),
-        final_metrics={m["MetricName"]: float(m["Value"]) for m in d.get("FinalMetricDataList", [])},
+        final_metrics={
+            m["MetricName"]: float(m["Value"]) for m in d.get("FinalMetricDataList", [])
+        },
         failure_reason=d.get("FailureReason"),
         created=d.get("CreationTime"),
         ended=d.get("TrainingEndTime"),

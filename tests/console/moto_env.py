@@ -16,6 +16,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from sagestack.contract.discovery import environment_path
 from sagestack.deployed.training import execution_job_suffix
 
 ENV = "dev"
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0"
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -84,8 +86,10 @@ class MotoEnvironment:
     @property
     def values(self) -> dict[str, str]:
         prefix = f"{environment_path(ENV)}/"
-        pages = self.client("ssm").get_paginator("get_parameters_by_path").paginate(
-            Path=prefix, Recursive=True
+        pages = (
+            self.client("ssm")
+            .get_paginator("get_parameters_by_path")
+            .paginate(Path=prefix, Recursive=True)
         )
         return {p["Name"][len(prefix) :]: p["Value"] for page in pages for p in page["Parameters"]}
 
@@ -114,7 +118,7 @@ class MotoEnvironment:
         sagemaker.create_training_job(
             TrainingJobName=job,
             AlgorithmSpecification={
-                "TrainingImage": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0",
+                "TrainingImage": IMAGE,
                 "TrainingInputMode": "File",
                 "MetricDefinitions": [{"Name": "validation:auc", "Regex": "validation-auc:(.*)"}],
             },
@@ -145,14 +149,14 @@ class MotoEnvironment:
         if group not in {g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]}:
             logs.create_log_group(logGroupName=group)
         if log_lines:
-            stream = f"{job}/algo-1-1765150000"
+            now_ms = int(time.time() * 1000)  # CloudWatch drops events older than 14 days
+            stream = f"{job}/algo-1-{now_ms // 1000}"
             logs.create_log_stream(logGroupName=group, logStreamName=stream)
             logs.put_log_events(
                 logGroupName=group,
                 logStreamName=stream,
                 logEvents=[
-                    {"timestamp": 1765150000000 + i, "message": line}
-                    for i, line in enumerate(log_lines)
+                    {"timestamp": now_ms + i, "message": line} for i, line in enumerate(log_lines)
                 ],
             )
         package = None
@@ -165,7 +169,7 @@ class MotoEnvironment:
                 InferenceSpecification={
                     "Containers": [
                         {
-                            "Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0",
+                            "Image": IMAGE,
                             "ModelDataUrl": f"s3://{artifacts}/training/models/{job}/output/model.tar.gz",
                         }
                     ],

@@ -56,7 +56,9 @@ class AwsEndpointPages(AwsPages):
             error = "Paste one or more rows to send."
         else:
             started = time.perf_counter()
-            answer = endpoints.invoke(self.connection, row.name, body.encode(), content_type, accept or None)
+            answer = endpoints.invoke(
+                self.connection, row.name, body.encode(), content_type, accept or None
+            )
             result = TestResult(
                 answer.status,
                 answer.content_type,

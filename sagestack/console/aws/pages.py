@@ -27,7 +27,9 @@ class AwsPages:
         self.view = view
         self.connection = connection
 
-    def render(self, request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
+    def render(
+        self, request: Request, template: str, status_code: int = 200, **context: Any
+    ) -> Response:
         identity, stacks = self.connection.banner()
         return self.view.render(
             request,

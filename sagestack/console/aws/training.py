@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
@@ -18,8 +17,8 @@ from sagestack.console import forms
 from sagestack.console.aws.pages import AwsPages, checked_name
 from sagestack.console.security import posted
 from sagestack.deployed import training
-from sagestack.sdk.errors import ConfigurationError, RegionMismatchError
 from sagestack.sdk.backends.aws.session import check_bucket
+from sagestack.sdk.errors import ConfigurationError, RegionMismatchError
 from sagestack.sdk.instances import TrainingInstance
 from sagestack.sdk.sources import S3DataSource
 
@@ -57,7 +56,9 @@ class RunPages(AwsPages):
 
     def run_detail(self, request: Request) -> Response:
         run = self._run(request)
-        lines, tokens = ([], {}) if run.job is None else training.read_log(self.connection, run.job.name)
+        lines, tokens = (
+            ([], {}) if run.job is None else training.read_log(self.connection, run.job.name)
+        )
         return self.render(
             request,
             "aws_run.html",
@@ -79,7 +80,15 @@ class RunPages(AwsPages):
     def run_log(self, request: Request) -> Response:
         run = self._run(request)
         if run.job is None:
-            return self.view.render(request, "_log_chunk.html", name=run.name, text="", offset="", more=True, log_poll_s=LOG_POLL_S)
+            return self.view.render(
+                request,
+                "_log_chunk.html",
+                name=run.name,
+                text="",
+                offset="",
+                more=True,
+                log_poll_s=LOG_POLL_S,
+            )
         tokens = decode_tokens(request.query_params.get("offset", ""))
         lines, tokens = training.read_log(self.connection, run.job.name, tokens)
         more = run.job.status in ("InProgress", "Stopping") or bool(lines)
@@ -103,8 +112,13 @@ class RunPages(AwsPages):
     # ------------------------------------------------------------------ create
 
     def _create_page(
-        self, request: Request, status: int, values: dict[str, str], errors: dict[str, str],
-        hyperparameters: dict[str, str], hp_errors: dict[str, str] | None = None,
+        self,
+        request: Request,
+        status: int,
+        values: dict[str, str],
+        errors: dict[str, str],
+        hyperparameters: dict[str, str],
+        hp_errors: dict[str, str] | None = None,
     ) -> Response:
         platform = self.connection.platform()
         return self.render(
@@ -149,7 +163,9 @@ class RunPages(AwsPages):
         if problem := forms.check_job_name(name):
             errors["run_name"] = problem.replace("job", "run")
         elif training.run_exists(self.connection, name):
-            errors["run_name"] = f"A training run named {name} already exists; names must be unique."
+            errors["run_name"] = (
+                f"A training run named {name} already exists; names must be unique."
+            )
         instance = _instance(values, errors)
         hyperparameters = forms.parse_table(form)
         hp_errors = forms.check_hyperparameters(hyperparameters)
@@ -161,7 +177,9 @@ class RunPages(AwsPages):
             if location and channel in files:
                 errors[channel] = "Give a location or upload a file, not both."
             elif not location and channel not in files:
-                errors[channel] = f"The Training stack needs a {channel} channel: a location or a file."
+                errors[channel] = (
+                    f"The Training stack needs a {channel} channel: a location or a file."
+                )
             elif location and not location.startswith("s3://"):
                 errors[channel] = "An s3:// URI in the environment's data bucket."
             elif channel in files and not files[channel][1]:
@@ -175,9 +193,18 @@ class RunPages(AwsPages):
             except (ConfigurationError, RegionMismatchError, ValueError) as exc:
                 errors[channel] = str(exc)
         if errors:
-            return self._create_page(request, 400, values, errors, hyperparameters or forms.default_hyperparameters("binary:logistic"), hp_errors)
+            return self._create_page(
+                request,
+                400,
+                values,
+                errors,
+                hyperparameters or forms.default_hyperparameters("binary:logistic"),
+                hp_errors,
+            )
         for channel, (filename, data) in files.items():
-            channels[channel] = training.upload_channel_file(self.connection, channel, filename, data)
+            channels[channel] = training.upload_channel_file(
+                self.connection, channel, filename, data
+            )
         assert instance is not None
         try:
             training.start_run(self.connection, name, channels, hyperparameters, instance)
@@ -199,4 +226,3 @@ def _instance(values: dict[str, str], errors: dict[str, str]) -> TrainingInstanc
     except (TypeError, ValueError) as exc:
         errors["instance_type"] = str(exc)
         return None
-
