@@ -131,16 +131,13 @@ def logs(
         name = run.job.name
     tokens: dict[str, str | None] = {}
     while True:
+        status = training.describe_job(connection, name).status if follow else ""
         lines, tokens = training.read_log(connection, name, tokens)
-        for prefix, message in lines:
-            console.print(prefix + message, markup=False, highlight=False, soft_wrap=True)
+        for prefix, message in lines:  # verbatim (tabs kept), so the output greps and pipes
+            typer.echo(prefix + message)
         if not follow:
             return
-        status = training.describe_job(connection, name).status
-        if status not in ("InProgress", "Stopping"):
-            lines, tokens = training.read_log(connection, name, tokens)
-            for prefix, message in lines:
-                console.print(prefix + message, markup=False, highlight=False, soft_wrap=True)
+        if status not in ("InProgress", "Stopping"):  # read after it ended: nothing is missed
             err_console.print(f"[dim]{name}: {status}[/dim]", highlight=False)
             return
         watch.sleep(watch.POLL_INTERVAL_S)
