@@ -62,21 +62,25 @@ def make_csv(path: Path, rows: int = 200, header: bool = True, labels: str = "bi
 
 
 @pytest.fixture(scope="session")
-def moto_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """The dev environment deployed into one moto_server per session (per xdist worker), from
-    the session's one synthesized assembly (tests/synth_once.py)."""
+def moto_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's one synthesized app (tests/synth_once.py), shared with tests/infra."""
     from synth_once import synthesized_once
-
-    from console.moto_env import deploy_dev, moto_server
 
     def synthesize(outdir: Path) -> None:
         from infra.conftest import synthesize as synthesize_app
 
         synthesize_app(outdir)
 
-    assembly = synthesized_once(tmp_path_factory.getbasetemp(), synthesize)
+    return synthesized_once(tmp_path_factory.getbasetemp(), synthesize)
+
+
+@pytest.fixture(scope="session")
+def moto_environment(moto_assembly: Path) -> Iterator[Any]:
+    """The dev environment deployed into one moto_server per session (per xdist worker)."""
+    from console.moto_env import deploy_dev, moto_server
+
     with moto_server() as url:
-        yield deploy_dev(url, assembly)
+        yield deploy_dev(url, moto_assembly)
 
 
 @pytest.fixture
