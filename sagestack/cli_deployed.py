@@ -13,7 +13,6 @@ from rich.table import Table
 
 from sagestack.deployed.connection import Connection
 
-console = Console()
 err_console = Console(stderr=True)
 
 ProfileOption = Annotated[
@@ -159,8 +158,4 @@ def approve(
     connection = Connection.open(env, profile, region)
     status = registry.REJECTED if reject else registry.APPROVED
     row = registry.set_approval(connection, package_arn, status, description)
-    console.print(
-        f"{row.arn}: {row.approval}" + (f" ({row.approval_description})" if description else ""),
-        markup=False,
-        highlight=False,
-    )
+    typer.echo(f"{row.arn}: {row.approval}" + (f" ({description})" if description else ""))

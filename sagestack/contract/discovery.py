@@ -19,13 +19,12 @@ PUBLISHED_BY = {
 }
 
 
-# The stacks of one environment's Stage, deployed as SageStack-<environment>-<id>
-# (stacks/stage.py; tests/console/test_aws_permissions.py checks the two agree).
-STACK_IDS = ("Data", "Network", "Iam", "DevEnvironment", "Training", "Serving")
+# The stacks that publish those values, in deploy order (DevEnvironment publishes none).
+PUBLISHING_STACKS = tuple(dict.fromkeys(PUBLISHED_BY.values()))
 
 
 def stack_name(environment: str, stack_id: str) -> str:
-    """The CloudFormation stack name of one of the environment's stacks."""
+    """The CloudFormation stack name of one of the environment's stacks (stacks/stage.py)."""
     return f"SageStack-{environment}-{stack_id}"
 
 

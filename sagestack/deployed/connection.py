@@ -4,17 +4,17 @@ exist, and a credential problem turned into the command that fixes it."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sagestack.contract.discovery import STACK_IDS, stack_name
+from sagestack.contract.discovery import PUBLISHED_BY, PUBLISHING_STACKS, stack_name
 from sagestack.sdk.errors import CredentialsError
 from sagestack.sdk.platform import Platform, aws_errors, connect, environment_name
 
 BANNER_TTL_S = 60.0
-"""How long the identity and stack list are reused: a banner on every page, not a call each."""
+"""How long the caller identity is reused: a banner on every page, not a call each."""
 
 
 class CredentialsProblem(CredentialsError):
@@ -35,10 +35,14 @@ class Identity:
     region: str
 
 
+DEPLOYED = "Deployed"
+NOT_DEPLOYED = "Absent"
+
+
 @dataclass(frozen=True)
 class StackRow:
     name: str
-    status: str  # a CloudFormation StackStatus, or NOT_DEPLOYED
+    status: str  # DEPLOYED when its SSM parameters are there, else NOT_DEPLOYED
 
 
 def login_command(profile: str | None) -> str:
@@ -128,31 +132,22 @@ class Connection:
         return self.platform().client(service)
 
     def banner(self) -> tuple[Identity, list[StackRow]]:
-        """Who the credentials belong to and the environment's stacks, at most BANNER_TTL_S old."""
+        """Who the credentials belong to (at most BANNER_TTL_S old) and the stacks deployed."""
         now = time.monotonic()
         if self._banner is None or now - self._banner[0] > BANNER_TTL_S:
             platform = self.platform()
             with self.errors():
                 who = platform.client("sts").get_caller_identity()
                 identity = Identity(who["Account"], who["Arn"], platform.region)
-                stacks = list_stacks(platform.client("cloudformation"), self.environment)
-            self._banner = (now, identity, stacks)
+            self._banner = (now, identity, published_stacks(platform.values, self.environment))
         return self._banner[1], self._banner[2]
 
 
-def list_stacks(cloudformation: Any, environment: str) -> list[StackRow]:
-    """DescribeStacks by name for each stack of the Stage (a name not found is NOT_DEPLOYED)."""
-    from botocore.exceptions import ClientError
-
-    rows = []
-    for stack_id in STACK_IDS:
-        name = stack_name(environment, stack_id)
-        try:
-            stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
-        except ClientError as exc:
-            if "does not exist" not in str(exc):
-                raise
-            rows.append(StackRow(name, "NOT_DEPLOYED"))
-            continue
-        rows.append(StackRow(name, str(stack["StackStatus"])))
-    return rows
+def published_stacks(values: Mapping[str, str], environment: str) -> list[StackRow]:
+    """Which of the environment's stacks are deployed, from the SSM values each publishes: no
+    CloudFormation call, so no permission and no VPC endpoint beyond what the SDK uses."""
+    present = {PUBLISHED_BY[name] for name in values if name in PUBLISHED_BY}
+    return [
+        StackRow(stack_name(environment, s), DEPLOYED if s in present else NOT_DEPLOYED)
+        for s in PUBLISHING_STACKS
+    ]

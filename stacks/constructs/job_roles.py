@@ -204,18 +204,6 @@ def grant_workbench(
         ["sagemaker:ListTrainingJobs", "sagemaker:ListEndpoints", "sagemaker:ListModelPackages"],
         ["*"],
     )
-    # The console's banner lists the environment's stacks (SageStack-<env>-<id>) by name.
-    allow(
-        role,
-        ["cloudformation:DescribeStacks"],
-        [
-            stack.format_arn(
-                service="cloudformation",
-                resource="stack",
-                resource_name=f"SageStack-{props.environment}-*/*",
-            )
-        ],
-    )
     parameters = f"sagestack/{props.environment}"
     allow(
         role,

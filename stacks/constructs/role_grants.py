@@ -65,12 +65,6 @@ GRANT_EVIDENCE: tuple[tuple[str, str], ...] = (
         "account, region and Step Functions.",
     ),
     (
-        r"Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:"
-        r"stack/SageStack-[a-z0-9]+-\*/\*",
-        "The console reads this environment's own stacks (SageStack-<environment>-<id>); the "
-        "trailing /* is the stack id CloudFormation generates at creation.",
-    ),
-    (
         r"Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:"
         r"parameter/sagestack/[a-z0-9]+/\*",
         "The SDK reads this environment's published values, all under /sagestack/<environment>/.",

@@ -51,11 +51,12 @@ def _handler(view: View) -> Callable[[Request, Exception], Any]:
     async def handle(request: Request, exc: Exception) -> Response:
         if isinstance(exc, CredentialsProblem):
             return view.render(request, "credentials.html", 401, problem=exc)
-        status = {
+        statuses: dict[type[Exception], int] = {
             AccessDeniedError: 403,
             PlatformNotDeployedError: 503,
             RegionMismatchError: 503,
-        }.get(type(exc), 400)
+        }
+        status = statuses.get(type(exc), 400)
         title = {403: "Access denied", 503: "Environment not found"}.get(status, "Cannot do that")
         return view.error(request, status, title, str(exc))
 
