@@ -13,6 +13,7 @@ import re
 import time
 from typing import Any
 
+import boto3
 import pytest
 import requests
 from botocore.stub import Stubber
@@ -102,9 +103,9 @@ def test_an_unknown_profile_says_how_to_create_it(aws_env: Any) -> None:
 
 def test_stubbed_expired_token_says_sso_login_with_the_profile(aws_env: Any) -> None:
     """moto accepts any key, so STS's ExpiredToken answer is a botocore Stubber."""
-    connection = Connection.open("dev", profile=None)
-    connection.profile = "team-dev"  # the session itself uses the environment's keys
-    connection.session = Connection.open("dev").session  # type: ignore[method-assign]
+    connection = Connection.open("dev", profile="team-dev")
+    # The keys in the environment stand in for the profile's (moto has no SSO to sign in to).
+    connection.session = lambda: boto3.Session()  # type: ignore[method-assign]
     sts = connection.client("sts")
     with Stubber(sts) as stubbed_sts:
         stubbed_sts.add_client_error(

@@ -85,7 +85,7 @@ def test_the_aws_pages_in_the_browser(aws_env: Any, page: Any, tmp_path: Path) -
         page.set_input_files("input[name=train_file]", str(train))
         page.click("#create-job")
         page.locator("#error-run_name").wait_for()
-        assert "ml." in page.inner_text("#error-instance_type")
+        assert "is not a SageMaker instance type" in page.inner_text("#error-instance_type")
         assert "validation channel" in page.inner_text("#error-validation")
         _shot(page, tmp_path, "aws-create-error")
 

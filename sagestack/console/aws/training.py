@@ -16,6 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from sagestack.console import forms
 from sagestack.console.aws.pages import AwsPages, checked_name
 from sagestack.console.security import posted
+from sagestack.contract.patterns import is_ml_instance_type
 from sagestack.deployed import training
 from sagestack.sdk.backends.aws.session import check_bucket
 from sagestack.sdk.errors import ConfigurationError, RegionMismatchError
@@ -218,8 +219,10 @@ def _instance(values: dict[str, str], errors: dict[str, str]) -> TrainingInstanc
     """The instance type and count, checked as TrainingInstance checks them."""
     count = forms.int_field(values, "instance_count", 1, 1, 100, errors)
     kind = values.get("instance_type", "").strip() or "ml.m5.xlarge"
-    if kind == "local":
-        errors["instance_type"] = "An ml.* instance type: this console runs on SageMaker."
+    if not is_ml_instance_type(kind):
+        errors["instance_type"] = (
+            f"{kind!r} is not a SageMaker instance type: ml.<family>.<size>, e.g. ml.m5.xlarge."
+        )
         return None
     try:
         return TrainingInstance(kind, count or 1)
