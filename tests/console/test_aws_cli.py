@@ -75,3 +75,11 @@ def test_approve_and_reject_a_package_version(aws_env: Any) -> None:
     foreign = CliRunner().invoke(app, ["approve", "arn:aws:sagemaker:us-east-1:1:x"], env=WIDE)
     assert foreign.exit_code == 1
     assert "Not a model package ARN" in foreign.output
+
+
+def test_a_credentials_problem_is_one_line_with_the_command(aws_env: Any) -> None:
+    result = CliRunner().invoke(app, ["status", "--env", "dev", "--profile", "nope"], env=WIDE)
+    assert result.exit_code == 1
+    assert "The AWS profile 'nope' is not in ~/.aws/config." in result.output
+    assert "Run `aws configure sso --profile nope` and retry." in result.output
+    assert "Traceback" not in result.output
