@@ -80,6 +80,7 @@ def test_approve_and_reject_a_package_version(aws_env: Any) -> None:
 def test_a_credentials_problem_is_one_line_with_the_command(aws_env: Any) -> None:
     result = CliRunner().invoke(app, ["status", "--env", "dev", "--profile", "nope"], env=WIDE)
     assert result.exit_code == 1
-    assert "The AWS profile 'nope' is not in ~/.aws/config." in result.output
-    assert "Run `aws configure sso --profile nope` and retry." in result.output
+    shown = " ".join(result.output.split())  # the red line wraps at the terminal's width
+    assert "The AWS profile 'nope' is not in ~/.aws/config." in shown
+    assert "Run `aws configure sso --profile nope` and retry." in shown
     assert "Traceback" not in result.output
