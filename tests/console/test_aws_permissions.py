@@ -166,8 +166,9 @@ def _allows(statement: dict[str, Any], action: str) -> bool:
 
 def readme_actions() -> set[str]:
     text = (REPO / "README.md").read_text()
-    section = text.split("AWS actions the console calls", 1)[1].split("\n\n", 2)[1]
-    return set(re.findall(r"`([a-z0-9-]+:[A-Za-z]+)`", section))
+    listed = re.search(r"AWS actions the\s+console calls[^\n]*:\n\n((?:- [^\n]*\n)+)", text)
+    assert listed, "README: the list of AWS actions the console calls"
+    return set(re.findall(r"`([a-z0-9-]+:[A-Za-z]+)`", listed.group(1)))
 
 
 def test_the_notebook_role_allows_every_call_the_aws_console_makes(
