@@ -394,11 +394,33 @@ def invoke(
 def console_command(
     host: Annotated[str, typer.Option(help="Interface to bind (keep loopback).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    env: Annotated[
+        str | None,
+        typer.Option(
+            "--env", help="Show this deployed environment (AWS) instead of this machine's runs."
+        ),
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option(help="AWS profile for --env (default: boto3's default chain).")
+    ] = None,
+    region: Annotated[str | None, typer.Option(help="AWS region of the stacks.")] = None,
 ) -> None:
-    """Start the web console: create, train, deploy and test models in the browser."""
+    """Start the web console: create, train, deploy and test models in the browser.
+
+    With --env it shows a deployed environment through your AWS credentials (profile, SSO or
+    environment; never keys in a form): training runs, the model registry, endpoints.
+    """
     from sagestack.console import serve as run_console
 
-    run_console(host, port)
+    if env is None and (profile or region):
+        err_console.print("[red]--profile and --region need --env (the environment to show).[/red]")
+        raise typer.Exit(2)
+    connection = None
+    if env is not None:
+        from sagestack.deployed.connection import Connection
+
+        connection = Connection.open(env, profile, region)
+    run_console(host, port, connection)
 
 
 @app.command("example-data")

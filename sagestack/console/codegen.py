@@ -122,3 +122,27 @@ def boto3_code(url: str, name: str, body: str, content_type: str, accept: str) -
         ")\n"
         'print(response["Body"].read().decode())'
     )
+
+
+def aws_cli_invoke(name: str, body: str, content_type: str, accept: str) -> str:
+    """The AWS CLI call the console's AWS-mode Test inference makes (signed, so no curl)."""
+    args = ["aws", "sagemaker-runtime", "invoke-endpoint", "--endpoint-name", name]
+    args += ["--content-type", content_type]
+    if accept:
+        args += ["--accept", accept]
+    args += ["--cli-binary-format", "raw-in-base64-out", "--body", body, "/dev/stdout"]
+    return " ".join(shlex.quote(a) for a in args)
+
+
+def boto3_runtime_code(name: str, body: str, content_type: str, accept: str) -> str:
+    accept_arg = f"\n    Accept={accept!r}," if accept else ""
+    return (
+        "import boto3\n\n"
+        'runtime = boto3.client("sagemaker-runtime")  # your profile / SSO credentials\n'
+        "response = runtime.invoke_endpoint(\n"
+        f"    EndpointName={name!r},\n"
+        f"    ContentType={content_type!r},{accept_arg}\n"
+        f"    Body={body!r},\n"
+        ")\n"
+        'print(response["Body"].read().decode())'
+    )
