@@ -12,16 +12,20 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from sagestack import cli_cloud
 from sagestack.contract.hyperparameters import decode_value
 from sagestack.local.channels import (
     Channel,
     ChannelError,
+    S3Location,
+    channel_source,
     content_type_from_extension,
-    local_path,
+    content_type_from_names,
 )
 from sagestack.local.job_spec import TrainingJobSpec
+from sagestack.local.s3_input import S3InputError
 from sagestack.local.training import (
     TrainingJobError,
     TrainingJobResult,
@@ -83,30 +87,43 @@ def _print_summary(result: TrainingJobResult) -> None:
             console.print(f"  {label + ':':<10} {path}", soft_wrap=True, highlight=False)
 
 
-def _channel(name: str, path: Path, content_type: str | None) -> Channel:
+def _inferred_content_type(source: Path | S3Location) -> str | None:
+    """The type the extensions of a source's files (or, for s3://, its keys: one listing,
+    which also reports a missing bucket or an empty prefix before anything runs) name."""
+    if isinstance(source, Path):
+        return content_type_from_extension(source)
+    from sagestack.local.s3_input import list_objects
+
+    return content_type_from_names([o.key for o in list_objects(source)])
+
+
+def _channel(name: str, source: Path | S3Location, content_type: str | None) -> Channel:
     """A channel of ``content_type``, or, when none is given, of the type its files' extension
     names (train.py would otherwise assume libsvm, the built-in algorithm's default)."""
     if content_type is None:
-        content_type = content_type_from_extension(path)
+        content_type = _inferred_content_type(source)
         if content_type is not None:
             err_console.print(
                 f"[dim]channel {name}: ContentType {content_type} (from the file extension; "
                 "--content-type overrides)[/dim]",
                 highlight=False,
             )
-    return Channel(source=path, content_type=content_type)
+    return Channel(source=source, content_type=content_type)
 
 
 @app.command()
 def train(
     train_data: Annotated[
-        str | None, typer.Option("--train", help="Local path or file:// URI of the train channel.")
+        str | None,
+        typer.Option("--train", help="Local path, file:// or s3:// URI of the train channel."),
     ] = None,
     validation: Annotated[
-        str | None, typer.Option(help="Local path or file:// URI of the validation channel.")
+        str | None,
+        typer.Option(help="Local path, file:// or s3:// URI of the validation channel."),
     ] = None,
     channel: Annotated[
-        list[str] | None, typer.Option(help="Another channel, NAME=PATH (repeatable).")
+        list[str] | None,
+        typer.Option(help="Another channel, NAME=PATH or NAME=s3://URI (repeatable)."),
     ] = None,
     hp: Annotated[
         list[str] | None,
@@ -139,7 +156,10 @@ def train(
     named = [("train", train_data), ("validation", validation)]
     try:
         for name, value in [(n, v) for n, v in named if v] + _pairs(channel or [], "--channel"):
-            inputs[name] = _channel(name, local_path(value), content_type)
+            inputs[name] = _channel(name, channel_source(value), content_type)
+    except S3InputError as exc:
+        err_console.print(Text(str(exc), style="red"), soft_wrap=True)
+        raise typer.Exit(2) from None
     except ChannelError as exc:
         raise typer.BadParameter(str(exc)) from exc
     if not inputs:
@@ -179,8 +199,8 @@ def train(
         err_console.print(exc.result.failure_reason or "", markup=False, highlight=False)
         raise typer.Exit(1) from exc
     except (ChannelError, FileNotFoundError, FileExistsError, ValueError) as exc:
-        err_console.print(f"[red]{exc}[/red]", highlight=False)
-        raise typer.Exit(2) from exc
+        err_console.print(Text(str(exc), style="red"), soft_wrap=True)
+        raise typer.Exit(2) from None
     _print_summary(result)
 
 
@@ -374,11 +394,33 @@ def invoke(
 def console_command(
     host: Annotated[str, typer.Option(help="Interface to bind (keep loopback).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    env: Annotated[
+        str | None,
+        typer.Option(
+            "--env", help="Show this deployed environment (AWS) instead of this machine's runs."
+        ),
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option(help="AWS profile for --env (default: boto3's default chain).")
+    ] = None,
+    region: Annotated[str | None, typer.Option(help="AWS region of the stacks.")] = None,
 ) -> None:
-    """Start the web console: create, train, deploy and test models in the browser."""
+    """Start the web console: create, train, deploy and test models in the browser.
+
+    With --env it shows a deployed environment through your AWS credentials (profile, SSO or
+    environment; never keys in a form): training runs, the model registry, endpoints.
+    """
     from sagestack.console import serve as run_console
 
-    run_console(host, port)
+    if env is None and (profile or region):
+        err_console.print("[red]--profile and --region need --env (the environment to show).[/red]")
+        raise typer.Exit(2)
+    connection = None
+    if env is not None:
+        from sagestack.deployed.connection import Connection
+
+        connection = Connection.open(env, profile, region)
+    run_console(host, port, connection)
 
 
 @app.command("example-data")

@@ -7,7 +7,6 @@ import json
 import tarfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -16,6 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from sagestack import cli_deployed
 
 console = Console()
 err_console = Console(stderr=True)
@@ -80,12 +81,7 @@ def upload(
     err_console.print(f"[dim]S3DataSource({uri!r})[/dim]", highlight=False)
 
 
-def _when(value: Any) -> str:
-    if isinstance(value, datetime):
-        return value.astimezone().strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, float):
-        return datetime.fromtimestamp(value).strftime("%Y-%m-%d %H:%M")
-    return "" if value is None else str(value)
+_when = cli_deployed.when
 
 
 _STATUS_STYLE = {
@@ -145,94 +141,20 @@ def _local_endpoints() -> list[Table | Text]:
     return [table, *_paths("model of", ((r.name, r.model) for r in records))]
 
 
-def _table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> Table:
-    table = Table(title=title)
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*row)
-    return table
-
-
-def _aws_status(env: str | None, region: str | None, limit: int) -> list[Table]:
-    from sagestack.sdk.platform import connect
-
-    platform = connect(env, region)
-    tables = []
-    with platform.errors():
-        sagemaker = platform.client("sagemaker")
-        if "training-state-machine-arn" in platform.values:
-            executions = platform.client("stepfunctions").list_executions(
-                stateMachineArn=platform.training_state_machine_arn, maxResults=limit
-            )["executions"]
-            tables.append(
-                _table(
-                    f"Training executions ({platform.environment}, {platform.region})",
-                    ("execution", "status", "started", "stopped"),
-                    [
-                        (
-                            e["name"],
-                            e["status"],
-                            _when(e.get("startDate")),
-                            _when(e.get("stopDate")),
-                        )
-                        for e in executions
-                    ],
-                )
-            )
-        jobs = sagemaker.list_training_jobs(
-            NameContains="sagestack",
-            SortBy="CreationTime",
-            SortOrder="Descending",
-            MaxResults=limit,
-        )["TrainingJobSummaries"]
-        tables.append(
-            _table(
-                "Training jobs",
-                ("job", "status", "created", "ended"),
-                [
-                    (
-                        job["TrainingJobName"],
-                        job["TrainingJobStatus"],
-                        _when(job.get("CreationTime")),
-                        _when(job.get("TrainingEndTime")),
-                    )
-                    for job in jobs
-                ],
-            )
-        )
-        endpoints = sagemaker.list_endpoints(
-            SortBy="CreationTime", SortOrder="Descending", MaxResults=100
-        )["Endpoints"]
-        served = platform.values.get("endpoint-name")
-        tables.append(
-            _table(
-                "Endpoints",
-                ("endpoint", "status", "created", "what"),
-                [
-                    (
-                        e["EndpointName"],
-                        e["EndpointStatus"],
-                        _when(e.get("CreationTime")),
-                        "Serving stack" if e["EndpointName"] == served else "SDK deploy()",
-                    )
-                    for e in endpoints
-                    if e["EndpointName"] == served or e["EndpointName"].startswith("sagestack-")
-                ],
-            )
-        )
-    return tables
-
-
 def status(
     local: LocalOption = False,
     env: EnvOption = None,
     region: RegionOption = None,
+    profile: cli_deployed.ProfileOption = None,
     limit: Annotated[int, typer.Option(min=1, max=100, help="Rows per table.")] = 10,
 ) -> None:
     """List training runs and endpoints: on AWS, or with --local on this machine."""
+    from sagestack.deployed.connection import Connection
+
     shown: Sequence[Table | Text] = (
-        [*_local_jobs(limit), *_local_endpoints()] if local else _aws_status(env, region, limit)
+        [*_local_jobs(limit), *_local_endpoints()]
+        if local
+        else cli_deployed.aws_status(Connection.open(env, profile, region), limit)
     )
     out = Console()  # sized now, so COLUMNS set for this command is honoured
     for item in shown:
@@ -397,5 +319,5 @@ def report(
 
 def register(app: typer.Typer) -> None:
     """Add the commands to the ``sagestack`` app."""
-    for command in (upload, status, report):
+    for command in (upload, status, report, cli_deployed.logs, cli_deployed.approve):
         app.command()(_friendly_errors(command))

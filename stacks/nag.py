@@ -69,6 +69,7 @@ NO_RESOURCE_LEVEL_ACTIONS = frozenset(
         "ecr:GetAuthorizationToken",
         "sagemaker:ListEndpoints",
         "sagemaker:ListTrainingJobs",
+        "sagemaker:ListModelPackages",
         "cloudwatch:PutMetricData",
         "ec2:DescribeNetworkInterfaces",
         "ec2:DescribeVpcs",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.routing import Mount, Route
@@ -15,6 +17,9 @@ from sagestack.console.routes.models import ModelPages
 from sagestack.console.routes.training_jobs import TrainingJobPages
 from sagestack.console.security import HostCheck, allowed_hosts
 from sagestack.console.view import HERE, View
+
+if TYPE_CHECKING:
+    from sagestack.deployed.connection import Connection
 
 _ROUTES = """
 GET  /                                           jobs.home
@@ -45,18 +50,37 @@ POST /endpoints/{name}/delete                    endpoints.endpoint_delete
 
 
 def create_app(
-    host: str = "127.0.0.1", port: int = 8000, max_upload_bytes: int = data.MAX_UPLOAD_BYTES
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    max_upload_bytes: int = data.MAX_UPLOAD_BYTES,
+    connection: Connection | None = None,
 ) -> ASGIApp:
-    """The console app, answering only to ``host:port`` (and ``localhost:port`` on loopback)."""
-    view = View(max_upload_bytes)
-    groups: dict[str, object] = {
-        "jobs": TrainingJobPages(view),
-        "models": ModelPages(view),
-        "compare": ComparePages(view),
-        "endpoints": EndpointPages(view),
-    }
+    """The console app, answering only to ``host:port`` (and ``localhost:port`` on loopback).
+
+    The data source is chosen here, once: this machine's store, or with ``connection`` a
+    deployed environment (sagestack.console.aws); pages, templates and guards are shared.
+    """
+    handlers: dict[Any, Any]
+    if connection is None:
+        view = View(max_upload_bytes)
+        table = _ROUTES
+        groups: dict[str, object] = {
+            "jobs": TrainingJobPages(view),
+            "models": ModelPages(view),
+            "compare": ComparePages(view),
+            "endpoints": EndpointPages(view),
+        }
+        handlers = {}
+    else:
+        from sagestack.console import aws
+
+        site = {"mode": "aws", "environment": connection.environment, "profile": connection.profile}
+        view = View(max_upload_bytes, site)
+        table = aws.ROUTES
+        groups = aws.page_groups(view, connection)
+        handlers = aws.error_handlers(view)
     routes: list[Route | Mount] = []
-    for method, path, target in (line.split() for line in _ROUTES.strip().splitlines()):
+    for method, path, target in (line.split() for line in table.strip().splitlines()):
         group, handler = target.split(".")
         routes.append(Route(path, getattr(groups[group], handler), methods=[method]))
     routes.append(Mount("/static", StaticFiles(directory=HERE / "static"), name="static"))
@@ -64,16 +88,18 @@ def create_app(
         routes=routes,
         exception_handlers={
             HTTPException: view.not_found,
+            **handlers,
             Exception: view.server_error,
         },
     )
     return HostCheck(app, allowed_hosts(host, port))
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8000, connection: Connection | None = None) -> None:
     """Run the console with uvicorn until Ctrl-C."""
     import uvicorn
 
-    app = create_app(host, port)
-    print(f"SageStack console on http://{host}:{port}  (Ctrl-C to stop)", flush=True)
+    app = create_app(host, port, connection=connection)
+    where = f"environment {connection.environment!r} on AWS" if connection else "local runs"
+    print(f"SageStack console ({where}) on http://{host}:{port}  (Ctrl-C to stop)", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -49,9 +49,10 @@ def sdk_code(config: dict[str, Any]) -> str:
         "    {",
     ]
     for name, channel in _channels(config).items():
+        where = channel["path"]
+        source = "S3DataSource" if where.startswith("s3://") else "S3DataSource.local"
         lines.append(
-            f"        {name!r}: S3DataSource.local({channel['path']!r}, "
-            f"{channel.get('content_type') or 'text/csv'!r}),"
+            f"        {name!r}: {source}({where!r}, {channel.get('content_type') or 'text/csv'!r}),"
         )
     lines.append("    },")
     lines.append(f"    hyperparameters={config.get('hyperparameters') or {}!r},")
@@ -159,6 +160,30 @@ def boto3_code(url: str, name: str, body: str, content_type: str, accept: str) -
         f'runtime = boto3.client("sagemaker-runtime", endpoint_url={url!r},\n'
         '                       region_name="us-east-1", aws_access_key_id="local",\n'
         '                       aws_secret_access_key="local")\n'
+        "response = runtime.invoke_endpoint(\n"
+        f"    EndpointName={name!r},\n"
+        f"    ContentType={content_type!r},{accept_arg}\n"
+        f"    Body={body!r},\n"
+        ")\n"
+        'print(response["Body"].read().decode())'
+    )
+
+
+def aws_cli_invoke(name: str, body: str, content_type: str, accept: str) -> str:
+    """The AWS CLI call the console's AWS-mode Test inference makes (signed, so no curl)."""
+    args = ["aws", "sagemaker-runtime", "invoke-endpoint", "--endpoint-name", name]
+    args += ["--content-type", content_type]
+    if accept:
+        args += ["--accept", accept]
+    args += ["--cli-binary-format", "raw-in-base64-out", "--body", body, "/dev/stdout"]
+    return " ".join(shlex.quote(a) for a in args)
+
+
+def boto3_runtime_code(name: str, body: str, content_type: str, accept: str) -> str:
+    accept_arg = f"\n    Accept={accept!r}," if accept else ""
+    return (
+        "import boto3\n\n"
+        'runtime = boto3.client("sagemaker-runtime")  # your profile / SSO credentials\n'
         "response = runtime.invoke_endpoint(\n"
         f"    EndpointName={name!r},\n"
         f"    ContentType={content_type!r},{accept_arg}\n"

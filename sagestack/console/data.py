@@ -7,10 +7,12 @@ import io
 import re
 import secrets
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
 from sagestack.console import store
+from sagestack.local import s3_input
+from sagestack.local.channels import ChannelError, S3Location
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 PREVIEW_ROWS = 8
@@ -70,14 +72,17 @@ def upload_id(path: Path) -> str:
     return f"{path.parent.name}/{path.name}"
 
 
-def resolve_location(location: str) -> Path:
-    """A local path or file:// URI that exists; s3:// is not reachable from here."""
+def resolve_location(location: str) -> Path | S3Location:
+    """A local path or file:// URI that exists, or an s3:// prefix that can be listed with
+    this machine's AWS settings and holds objects (else the reason, shown beside the field)."""
     text = location.strip()
     if text.startswith("s3://"):
-        raise DataError(
-            "S3 is not reachable from the local console; copy the data here first "
-            "(aws s3 cp --recursive) or upload a file"
-        )
+        try:
+            source = S3Location.parse(text)
+            s3_input.list_objects(source)
+        except ChannelError as exc:
+            raise DataError(str(exc)) from None
+        return source
     if text.startswith("file://"):
         text = text[len("file://") :]
     if not text:
@@ -88,11 +93,26 @@ def resolve_location(location: str) -> Path:
     return path.resolve()
 
 
-def first_data_file(path: Path) -> Path | None:
+def first_data_file(path: Path | S3Location) -> Path | None:
+    """The file a preview or the short path reads: for s3://, the first object not hidden,
+    fetched into the job cache (so the job that follows finds it there)."""
+    if isinstance(path, S3Location):
+        return _first_object(path)
     if path.is_file():
         return path
     files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
     return files[0] if files else None
+
+
+def _first_object(location: S3Location) -> Path | None:
+    try:
+        listing = s3_input.list_objects(location)
+        shown = [o for o in listing if not PurePosixPath(o.relative).name.startswith(".")]
+        if not shown:
+            return None
+        return s3_input.fetch(location, channel="preview", objects=shown[:1]).files[0][1]
+    except ChannelError as exc:
+        raise DataError(str(exc)) from None
 
 
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|[-+]?(nan|inf|infinity)", re.I)
@@ -179,7 +199,7 @@ def preview_csv(path: Path, objective: str = "", num_class: str | None = None) -
 
 
 def preview(
-    path: Path, content_type: str, objective: str = "", num_class: str | None = None
+    path: Path | S3Location, content_type: str, objective: str = "", num_class: str | None = None
 ) -> Preview:
     """Preview a channel's first file; DataError when it cannot be read at all."""
     data_file = first_data_file(path)
@@ -253,7 +273,7 @@ def infer_objective(labels: Any) -> tuple[str, int | None, list[str] | None]:
     return "multi:softprob", len(classes), [str(c) for c in classes]
 
 
-def prepare(source: Path, name: str, label: str = "", seed: int = 0) -> Prepared:
+def prepare(source: Path | S3Location, name: str, label: str = "", seed: int = 0) -> Prepared:
     """Read a CSV (with or without a header), put the label first, hold out a validation split."""
     import numpy as np
     import pandas as pd

@@ -11,11 +11,10 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from sagestack.console import custom_models, store
-from sagestack.local.channels import Channel
+from sagestack.local.channels import Channel, channel_source
 from sagestack.local.job_spec import TrainingJobSpec
 from sagestack.local.training import TrainingJobError, run_training_job
 
@@ -25,7 +24,9 @@ _POLL_S = 0.2
 def spec_from_request(request: dict[str, Any]) -> TrainingJobSpec:
     """The console's request -> the runtime's job spec (what ``sagestack train`` builds)."""
     inputs = {
-        name: Channel(source=Path(channel["path"]), content_type=channel.get("content_type"))
+        name: Channel(
+            source=channel_source(channel["path"]), content_type=channel.get("content_type")
+        )
         for name, channel in request["channels"].items()
     }
     hyperparameters = dict(request.get("hyperparameters") or {})

@@ -7,6 +7,7 @@ from pathlib import Path
 from starlette.datastructures import FormData, UploadFile
 
 from sagestack.console import data, store
+from sagestack.local.channels import S3Location
 
 
 def has_file(form: FormData, key: str) -> bool:
@@ -23,8 +24,9 @@ def data_source(
     error_key: str,
     max_upload_bytes: int,
     upload_id: str = "",
-) -> Path | None:
-    """An uploaded file (saved to the data store), a previous upload, or a location."""
+) -> Path | S3Location | None:
+    """An uploaded file (saved to the data store), a previous upload, or a location (a local
+    path, file:// or s3:// URI)."""
     upload = form.get(upload_field)
     if isinstance(upload, UploadFile) and upload.filename:
         try:
@@ -52,7 +54,7 @@ def channel_source(
     channel: str,
     errors: dict[str, str],
     max_upload_bytes: int,
-) -> Path | None:
+) -> Path | S3Location | None:
     """The full form's channel: its upload, its previewed upload, or its location."""
     return data_source(
         form,
@@ -65,8 +67,8 @@ def channel_source(
     )
 
 
-def upload_id_of(source: Path | None) -> str:
+def upload_id_of(source: Path | S3Location | None) -> str:
     """The id a later submit names an upload by; empty for data that is not an upload."""
-    if source is not None and source.is_relative_to(store.data_dir() / "uploads"):
+    if isinstance(source, Path) and source.is_relative_to(store.data_dir() / "uploads"):
         return data.upload_id(source)
     return ""

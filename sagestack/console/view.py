@@ -23,6 +23,11 @@ def _when(ts: float | None) -> str:
     return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else ""
 
 
+def _stamp(value: datetime | None) -> str:
+    """A boto3 datetime in local time (what _when does for the local store's epoch floats)."""
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return ""
@@ -39,15 +44,19 @@ def _environment() -> Environment:
     )
     env.filters["when"] = _when
     env.filters["duration"] = _duration
+    env.filters["stamp"] = _stamp
     return env
 
 
 class View:
     """Renders templates with the CSRF token and the upload cap; one instance per app."""
 
-    def __init__(self, max_upload_bytes: int) -> None:
+    def __init__(self, max_upload_bytes: int, site: dict[str, Any] | None = None) -> None:
         self.env = _environment()
         self.max_upload_bytes = max_upload_bytes
+        # What every page of this console shows whatever the page: the mode ("local", or
+        # "aws" with the environment's name), so base.html picks the navigation.
+        self.site: dict[str, Any] = site or {"mode": "local"}
 
     def render(
         self, request: Request, template: str, status_code: int = 200, **context: Any
@@ -55,7 +64,10 @@ class View:
         token = security.csrf_token(request)
         context.setdefault("nav", "")
         html = self.env.get_template(template).render(
-            request=request, csrf=token, max_upload_mib=self.max_upload_bytes >> 20, **context
+            request=request,
+            csrf=token,
+            max_upload_mib=self.max_upload_bytes >> 20,
+            **{**self.site, **context},
         )
         response = HTMLResponse(html, status_code=status_code)
         security.set_csrf_cookie(request, response, token)

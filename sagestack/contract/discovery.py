@@ -19,6 +19,15 @@ PUBLISHED_BY = {
 }
 
 
+# The stacks that publish those values, in deploy order (DevEnvironment publishes none).
+PUBLISHING_STACKS = tuple(dict.fromkeys(PUBLISHED_BY.values()))
+
+
+def stack_name(environment: str, stack_id: str) -> str:
+    """The CloudFormation stack name of one of the environment's stacks (stacks/stage.py)."""
+    return f"SageStack-{environment}-{stack_id}"
+
+
 def environment_path(environment: str) -> str:
     """The path every parameter of one environment lives under (GetParametersByPath)."""
     return f"{SSM_PREFIX}/{environment}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlparse
 
 _CHANNEL_NAME = re.compile(r"^[A-Za-z0-9\.\-_]{1,64}$")  # botocore ChannelName pattern
@@ -17,12 +17,36 @@ class ChannelError(ValueError):
     """A channel definition that SageMaker would reject, or whose data does not exist."""
 
 
+@dataclass(frozen=True)
+class S3Location:
+    """``s3://bucket/prefix``: every object whose key starts with ``prefix`` (S3Prefix);
+    a local job downloads them (sagestack.local.s3_input)."""
+
+    bucket: str
+    prefix: str
+
+    @classmethod
+    def parse(cls, uri: str) -> S3Location:
+        parsed = urlparse(uri)
+        if parsed.scheme != "s3" or not parsed.netloc or parsed.query or parsed.fragment:
+            raise ChannelError(f"expected s3://bucket/prefix, got {uri!r}")
+        return cls(parsed.netloc, parsed.path.lstrip("/"))
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+    def __str__(self) -> str:
+        return self.uri
+
+
 @dataclass(frozen=True, kw_only=True)
 class Channel:
-    """One ``InputDataConfig`` entry, backed by a local file or directory.
+    """One ``InputDataConfig`` entry, backed by a local file or directory or an S3 prefix.
 
-    source: a local path or ``file://`` URI; a directory's tree is copied as is, a single file
-        lands alone in the channel directory (as an S3 object key prefix matching one object).
+    source: a local path (a directory's tree is copied as is, a single file lands alone in the
+        channel directory, as an S3 object key prefix matching one object) or an
+        :class:`S3Location`, whose objects are downloaded (cached by ETag) when the job starts.
     content_type: ``ContentType`` in inputdataconfig.json; omitted from it when None, as
         SageMaker does.
     distribution: ``S3DistributionType``; ``ShardedByS3Key`` deals the files out to hosts.
@@ -30,7 +54,7 @@ class Channel:
         mount on SageMaker; locally the files are plain copies).
     """
 
-    source: Path
+    source: Path | S3Location
     content_type: str | None = None
     distribution: str = "FullyReplicated"
     input_mode: str = "File"
@@ -57,19 +81,20 @@ class Channel:
         return entry
 
 
-def local_path(uri: str | Path) -> Path:
-    """A local path from a path or a ``file://`` URI; anything else (s3://) is an error here."""
-    if isinstance(uri, Path):
+def channel_source(uri: str | Path | S3Location) -> Path | S3Location:
+    """A local path (from a path or a ``file://`` URI) or an :class:`S3Location` (s3://)."""
+    if isinstance(uri, (Path, S3Location)):
         return uri
     parsed = urlparse(uri)
+    if parsed.scheme == "s3":
+        return S3Location.parse(uri)
     if parsed.scheme == "file":
         if parsed.netloc not in ("", "localhost"):
             raise ChannelError(f"file:// URI must name a local path, got {uri!r}")
         return Path(unquote(parsed.path))
     if parsed.scheme and len(parsed.scheme) > 1:  # a one-letter scheme is a Windows drive
         raise ChannelError(
-            f"local training reads local paths or file:// URIs, got {uri!r}; "
-            "download S3 data first or train on SageMaker"
+            f"local training reads local paths, file:// or s3:// URIs, got {uri!r}"
         )
     return Path(uri)
 
@@ -88,7 +113,12 @@ def content_type_from_extension(path: Path) -> str | None:
     """The ContentType a file's extension names, or, for a directory, the one its files all
     name; None when there is none or they disagree."""
     files = [p for p in path.rglob("*") if p.is_file()] if path.is_dir() else [path]
-    kinds = {_EXTENSION_CONTENT_TYPES.get(p.suffix.lower()) for p in files}
+    return content_type_from_names([p.name for p in files])
+
+
+def content_type_from_names(names: list[str]) -> str | None:
+    """The ContentType that the extensions of ``names`` (files or S3 keys) all name, or None."""
+    kinds = {_EXTENSION_CONTENT_TYPES.get(PurePosixPath(n).suffix.lower()) for n in names}
     kinds.discard(None)
     return kinds.pop() if len(kinds) == 1 else None
 
@@ -97,7 +127,7 @@ def as_channel(value: Channel | str | Path, *, content_type: str | None = None) 
     """Accept a ready Channel, or a path/URI with an optional content type."""
     if isinstance(value, Channel):
         return value
-    return Channel(source=local_path(value), content_type=content_type)
+    return Channel(source=channel_source(value), content_type=content_type)
 
 
 def validate_channels(channels: Mapping[str, Channel]) -> None:
@@ -107,15 +137,16 @@ def validate_channels(channels: Mapping[str, Channel]) -> None:
     for name, channel in channels.items():
         if not _CHANNEL_NAME.match(name):
             raise ChannelError(f"channel name {name!r} does not match {_CHANNEL_NAME.pattern}")
-        if not channel.source.exists():
+        if isinstance(channel.source, Path) and not channel.source.exists():
             raise ChannelError(f"channel {name!r}: {channel.source} does not exist")
 
 
-def data_files(source: Path) -> list[Path]:
-    """The files a channel source contributes, relative to the source, in S3 key order."""
+def local_files(source: Path) -> list[tuple[str, Path]]:
+    """(path in the channel directory, file) for what a local source contributes, in S3 key
+    order (code points of the posix path, the order of UTF-8 bytes)."""
     if source.is_file():
-        return [Path(source.name)]
+        return [(source.name, source)]
     return sorted(
-        (p.relative_to(source) for p in source.rglob("*") if p.is_file()),
-        key=lambda p: p.as_posix(),
+        ((p.relative_to(source).as_posix(), p) for p in source.rglob("*") if p.is_file()),
+        key=lambda item: item[0],
     )

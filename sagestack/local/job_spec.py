@@ -42,8 +42,8 @@ class TrainingJobSpec:
     """
 
     inputs: Mapping[str, Channel | str | Path]
-    """Channel name -> :class:`Channel`, local path or ``file://`` URI (a plain path gets
-    ``content_type``)."""
+    """Channel name -> :class:`Channel`, local path, ``file://`` or ``s3://`` URI (a plain
+    path or URI gets ``content_type``; s3:// data is downloaded when the job starts)."""
     hyperparameters: Mapping[str, Any] = field(default_factory=dict)
     """Written to hyperparameters.json as the chosen SDK would (``launch="legacy"`` emulates the
     v2 estimator: values JSON-encoded plus the ``sagemaker_*`` keys; ``launch="v3"`` emulates

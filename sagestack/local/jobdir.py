@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sagestack.local.channels import Channel, data_files
+from sagestack.local.channels import Channel, local_files
 
 # The v3 SDK adds these two channels itself (ModelTrainer source_code), so a script run that
 # way sees them in SM_CHANNELS and inputdataconfig.json; emulating them catches scripts that
@@ -109,21 +109,30 @@ def _write_json(path: Path, value: Any) -> None:
     path.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
 
 
-def _populate_channel(target: Path, channel: Channel, host_index: int, host_count: int) -> int:
-    """Copy a channel's files in; with ShardedByS3Key each host gets every Nth file.
+def shard(
+    files: Sequence[tuple[str, Path]], distribution: str, host_index: int, host_count: int
+) -> list[tuple[str, Path]]:
+    """The files one host gets. ``ShardedByS3Key``: AWS documents only that each of n
+    instances gets about 1/n of the objects (S3DataSource.S3DataDistributionType); we deal
+    them out in key order, host i (of the sorted host names) taking objects i, i+n, i+2n...,
+    so every host gets floor or ceil of count/n and a host beyond the count gets none."""
+    if distribution == "ShardedByS3Key":
+        return list(files[host_index::host_count])
+    return list(files)
+
+
+def _populate_channel(target: Path, files: Sequence[tuple[str, Path]]) -> int:
+    """Copy a host's share of a channel's files in (relative path -> file).
 
     Files are copied, not linked, so a script that writes into its input cannot touch the
-    user's data (File mode hands the container its own copy too). Returns the file count.
+    user's data or the S3 cache (File mode hands the container its own copy too). Returns
+    the file count.
     """
     target.mkdir(parents=True, exist_ok=True)
-    files = data_files(channel.source)
-    if channel.distribution == "ShardedByS3Key":
-        files = files[host_index::host_count]
-    base = channel.source.parent if channel.source.is_file() else channel.source
-    for rel in files:
+    for rel, file in files:
         dest = target / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(base / rel, dest)
+        shutil.copy2(file, dest)
     return len(files)
 
 
@@ -149,6 +158,7 @@ def layout_host(
     launch: str,
     checkpoints: bool = True,
     extra_files: Mapping[str, Path] | None = None,
+    channel_files: Mapping[str, Sequence[tuple[str, Path]]] | None = None,
 ) -> dict[str, dict[str, str]]:
     """Create the directory tree and the config files; returns the inputdataconfig written.
 
@@ -156,7 +166,9 @@ def layout_host(
     sagemaker-containers puts the submit dir), ``v3`` adds the ``code`` and ``sm_drivers``
     channels the way ModelTrainer does. ``checkpoints=False`` emulates a job without a
     CheckpointConfig: no checkpointconfig.json (scripts take its absence to mean "off").
-    ``extra_files`` join the code (archive path -> file; default none).
+    ``extra_files`` join the code (archive path -> file; default none). ``channel_files``:
+    a channel's files already fetched (relative path -> file), as for s3:// channels; a local
+    channel not named there contributes its source's files.
     """
     ordered = sorted(hosts)
     index = ordered.index(host_dir.host)
@@ -170,8 +182,16 @@ def layout_host(
         path.mkdir(parents=True, exist_ok=True)
 
     input_data_config = {name: channel.config() for name, channel in channels.items()}
+    fetched = channel_files or {}
     for name, channel in channels.items():
-        _populate_channel(host_dir.channel_dir(name), channel, index, len(ordered))
+        if name in fetched:
+            files = fetched[name]
+        elif isinstance(channel.source, Path):
+            files = local_files(channel.source)
+        else:
+            raise ValueError(f"channel {name!r}: {channel.source} was not fetched")
+        share = shard(files, channel.distribution, index, len(ordered))
+        _populate_channel(host_dir.channel_dir(name), share)
 
     if launch == "legacy":
         copy_code(source_dir, host_dir.code_dir, extra_files or {})

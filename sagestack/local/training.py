@@ -39,6 +39,7 @@ from sagestack.local.hyperparameters import (
 from sagestack.local.job_spec import TrainingJobSpec, make_job_name
 from sagestack.local.jobdir import HostDir, layout_host, resource_config
 from sagestack.local.logs import LogMonitor, num_rounds
+from sagestack.local.s3_input import fetch_channels
 
 _MAX_HYPERPARAMETERS = 100
 _MAX_HYPERPARAMETER_CHARS = 2500
@@ -241,7 +242,8 @@ def run_training_job(
     would: a job dir laid out like /opt/ml per host, the entry point started per host, the
     artifacts packed.
 
-    stream_logs: show the log and a progress bar on ``console`` while the job runs.
+    stream_logs: show the log and a progress bar on ``console`` while the job runs (and the
+        download of s3:// channels before it).
 
     Raises TrainingJobError (carrying the result) when the job fails, unless
     ``raise_on_failure`` is False.
@@ -269,6 +271,9 @@ def run_training_job(
         raise FileExistsError(f"job dir {job_dir} exists; training job names must be unique")
     artifacts_dir = (Path(spec.output_path) if spec.output_path else state / "artifacts").resolve()
     artifacts_dir = artifacts_dir / name / "output"
+    # s3:// data comes in before the job dir exists, so a channel that cannot be read leaves
+    # nothing behind and the job name stays free.
+    fetched = fetch_channels(channels, (console or Console()) if stream_logs else None)
 
     user_hps = dict(spec.hyperparameters)
     if launch == LEGACY:
@@ -309,6 +314,7 @@ def run_training_job(
             launch=launch,
             checkpoints=spec.checkpoints,
             extra_files=extra_files,
+            channel_files=fetched,
         )
         ctx = JobContext(
             job_name=name,

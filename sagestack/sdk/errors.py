@@ -19,6 +19,11 @@ class AccessDeniedError(SageStackError):
     """AWS refused an action to the caller's identity."""
 
 
+class DataSourceError(SageStackError):
+    """A channel's data cannot be read: no such bucket, nothing under the prefix, the store
+    unreachable, or the data changed while it was read."""
+
+
 class PlatformNotDeployedError(SageStackError):
     """The environment's stacks (or one of them) are not deployed where the SDK looked."""
 

@@ -24,17 +24,24 @@ def elapsed(started: float) -> str:
 
 
 class JobLog:
-    """Prints a training job's log, every host's stream, as CloudWatch Logs receives it.
+    """A training job's log, every host's stream, read as CloudWatch Logs receives it.
 
     Streams are named ``<job>/algo-<n>-<epoch>``; each keeps its own forward token, so a
-    poll prints only what arrived since the last one.
+    read returns only what arrived since the last one. ``tokens`` can be saved and handed to a
+    new JobLog (the console carries them from one poll to the next in the page).
     """
 
-    def __init__(self, logs: Any, job_name: str, console: Console) -> None:
+    def __init__(
+        self,
+        logs: Any,
+        job_name: str,
+        console: Console | None = None,
+        tokens: dict[str, str | None] | None = None,
+    ) -> None:
         self.logs = logs
         self.job_name = job_name
         self.console = console
-        self._tokens: dict[str, str | None] = {}
+        self.tokens: dict[str, str | None] = dict(tokens or {})
 
     def _streams(self) -> list[str]:
         from botocore.exceptions import ClientError
@@ -49,30 +56,37 @@ class JobLog:
             raise
         return sorted(s["logStreamName"] for s in response.get("logStreams", []))
 
-    def poll(self) -> int:
-        """Print what is new; returns the number of lines printed."""
-        printed = 0
+    def read(self) -> list[tuple[str, str]]:
+        """What is new, as (``"algo-2 | "`` when there are several hosts else ``""``, line)."""
+        lines: list[tuple[str, str]] = []
         streams = self._streams()
         for stream in streams:
             host = stream.split("/", 1)[-1].rsplit("-", 1)[0]
+            prefix = f"{host} | " if len(streams) > 1 else ""
             while True:
                 kwargs: dict[str, Any] = {
                     "logGroupName": TRAINING_LOG_GROUP,
                     "logStreamName": stream,
                     "startFromHead": True,
                 }
-                if self._tokens.get(stream):
-                    kwargs["nextToken"] = self._tokens[stream]
+                if self.tokens.get(stream):
+                    kwargs["nextToken"] = self.tokens[stream]
                 response = self.logs.get_log_events(**kwargs)
                 events = response.get("events", [])
-                for event in events:
-                    prefix = Text(f"{host} | " if len(streams) > 1 else "", style="dim")
-                    prefix.append(str(event["message"]).rstrip("\n"))
-                    self.console.print(prefix, markup=False, highlight=False, soft_wrap=True)
-                printed += len(events)
+                lines += [(prefix, str(e["message"]).rstrip("\n")) for e in events]
                 token = response.get("nextForwardToken")
-                if not events or token == self._tokens.get(stream):
-                    self._tokens[stream] = token
+                if not events or token == self.tokens.get(stream):
+                    self.tokens[stream] = token
                     break
-                self._tokens[stream] = token
-        return printed
+                self.tokens[stream] = token
+        return lines
+
+    def poll(self) -> int:
+        """Print what is new; returns the number of lines printed."""
+        lines = self.read()
+        for prefix, message in lines:
+            text = Text(prefix, style="dim")
+            text.append(message)
+            if self.console is not None:
+                self.console.print(text, markup=False, highlight=False, soft_wrap=True)
+        return len(lines)

@@ -193,8 +193,17 @@ def grant_workbench(
         ["states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution"],
         [states_arn(stack, "execution")],
     )
-    allow(role, ["sagemaker:DescribeModelPackage"], [sagemaker_arn(stack, "model-package")])
-    allow(role, ["sagemaker:ListTrainingJobs", "sagemaker:ListEndpoints"], ["*"])
+    # The console's AWS mode and `sagestack approve` review model package versions.
+    allow(
+        role,
+        ["sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage"],
+        [sagemaker_arn(stack, "model-package")],
+    )
+    allow(
+        role,
+        ["sagemaker:ListTrainingJobs", "sagemaker:ListEndpoints", "sagemaker:ListModelPackages"],
+        ["*"],
+    )
     parameters = f"sagestack/{props.environment}"
     allow(
         role,
@@ -204,11 +213,14 @@ def grant_workbench(
             for name in (parameters, f"{parameters}/*")
         ],
     )
+    # DescribeLogStreams acts on the log group's ARN, GetLogEvents on the stream's (CloudWatch
+    # Logs' Service Authorization Reference): both forms, for each group the SDK reads.
     allow(
         role,
         ["logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents"],
         [
-            log_group_arn(stack, group, streams=True)
+            log_group_arn(stack, group, streams=streams)
             for group in ("TrainingJobs", "Endpoints/*", "TransformJobs")
+            for streams in (False, True)
         ],
     )

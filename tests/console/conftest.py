@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -55,3 +56,53 @@ def make_csv(path: Path, rows: int = 200, header: bool = True, labels: str = "bi
     ]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+# ------------------------------------------------------------------ AWS mode (moto on loopback)
+
+
+@pytest.fixture(scope="session")
+def moto_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's one synthesized app (tests/synth_once.py), shared with tests/infra."""
+    from synth_once import synthesized_once
+
+    def synthesize(outdir: Path) -> None:
+        from infra.conftest import synthesize as synthesize_app
+
+        synthesize_app(outdir)
+
+    return synthesized_once(tmp_path_factory.getbasetemp(), synthesize)
+
+
+@pytest.fixture(scope="session")
+def moto_environment(moto_assembly: Path) -> Iterator[Any]:
+    """The dev environment deployed into one moto_server per session (per xdist worker)."""
+    from console.moto_env import deploy_dev, moto_server
+
+    with moto_server() as url:
+        yield deploy_dev(url, moto_assembly)
+
+
+@pytest.fixture
+def aws_env(moto_environment: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
+    """boto3's default chain pointed at moto: dummy keys in the environment, no config files."""
+    for key, value in moto_environment.environ().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    return moto_environment
+
+
+@pytest.fixture
+def aws_connection(aws_env: Any) -> Any:
+    from sagestack.deployed.connection import Connection
+
+    return Connection.open("dev")
+
+
+@pytest.fixture
+def aws_client(aws_connection: Any) -> Iterator[TestClient]:
+    app = create_app(HOST, PORT, max_upload_bytes=2 << 20, connection=aws_connection)
+    with TestClient(app, base_url=BASE) as c:
+        yield c

@@ -119,7 +119,7 @@ def test_fails_create_model_without_data(client: TestClient) -> None:
 
 @pytest.mark.parametrize(
     ("location", "message"),
-    [("/does/not/exist.csv", "does not exist"), ("s3://bucket/key", "S3 is not reachable")],
+    [("/does/not/exist.csv", "does not exist"), ("hdfs://nn/data.csv", "does not exist")],
 )
 def test_fails_create_model_with_a_bad_location(
     client: TestClient, location: str, message: str

@@ -202,6 +202,12 @@ def _write_script(sandbox: Sandbox, name: str, text: str) -> str:
     return str(path)
 
 
+def _some(installed: dict[str, str]) -> str:
+    """The versions of the packages a reader looks for first."""
+    names = ("sagestack", "xgboost-cpu", "numpy", "pandas", "boto3", "typer", "rich", "ipykernel")
+    return ", ".join(f"{n} {installed[n]}" for n in names if n in installed)
+
+
 def _check_local_fit(sandbox: Sandbox, python: str) -> dict[str, str]:
     fit = _write_script(sandbox, "local_fit.py", LOCAL_FIT)
     run = sandbox.run(f"mkdir -p /home/fit && cd /home/fit && {python} {fit}", timeout_s=300)
@@ -244,8 +250,7 @@ def test_notebook_lifecycle_builds_the_sagestack_kernel_from_the_mirror(
         assert installed[name] == constraints[name], name
     pinned = {k.lower(): v for k, v in installed.items() if k.lower() in constraints}
     assert pinned == {k: constraints[k] for k in pinned}  # every dependency at the lock's version
-    print(f"notebook environment: {len(installed)} packages, e.g. xgboost-cpu "
-          f"{installed['xgboost-cpu']}, ipykernel {installed['ipykernel']}")  # fmt: skip
+    print(f"notebook environment: {len(installed)} packages;", _some(installed))
 
     kernels = sandbox.run(f"HOME=/home/ec2-user {venv}/bin/jupyter kernelspec list --json")
     assert kernels.returncode == 0, kernels.stderr
@@ -260,6 +265,7 @@ def test_notebook_lifecycle_builds_the_sagestack_kernel_from_the_mirror(
     assert result["artifacts"].endswith("model.tar.gz")
 
     recorded = sandbox.recorded()
+    print("on-create + on-start ran:", *recorded, sep="\n  ")
     assert sum(line.startswith("dnf install -y -q python3.11") for line in recorded) == 1
     assert "systemctl enable --now sagestack-idle-stop.timer" in recorded
     assert sum("get-authorization-token" in line for line in recorded) == 1  # second run: reuse
@@ -305,7 +311,8 @@ def test_dev_box_user_data_installs_the_sdk_for_every_user(synth: Synth, sandbox
     assert {k: v for k, v in installed.items() if k.lower() in constraints} == {
         k: constraints[k.lower()] for k in installed if k.lower() in constraints
     }
-    print(f"dev box venv: {len(installed)} packages")
+    print(f"dev box venv: {len(installed)} packages;", _some(installed))
+    print("user data ran:", *sandbox.recorded(), sep="\n  ")
     result = _check_local_fit(sandbox, "sagestack-python")
     print("local fit on the dev box:", result)
     assert result["sagestack"].startswith("/opt/sagestack/venv/lib/python3.11/site-packages/")

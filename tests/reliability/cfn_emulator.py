@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import io
 import json
-import logging
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -21,6 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from moto_loopback import moto_server
 
 ACCOUNT = "123456789012"  # moto's default account
 REGION = "us-east-1"
@@ -373,16 +374,7 @@ class Emulator:
 @contextmanager
 def running_emulator() -> Iterator[Emulator]:
     """A fresh moto server on loopback for the duration of the block."""
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        with warnings.catch_warnings():
-            # moto warns once per resource type it skips; the results list them instead.
-            warnings.filterwarnings("ignore", message=".*not supported by moto.*")
-            yield Emulator(f"http://{host}:{port}")
-    finally:
-        server.stop()
+    with moto_server() as url, warnings.catch_warnings():
+        # moto warns once per resource type it skips; the results list them instead.
+        warnings.filterwarnings("ignore", message=".*not supported by moto.*")
+        yield Emulator(url)

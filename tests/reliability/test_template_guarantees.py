@@ -47,6 +47,7 @@ RESOURCE_STAR_ACTIONS = {
     "xray:GetSamplingTargets": "X-Ray sampling calls have no resource type",
     "sagemaker:ListEndpoints": "SageMaker List* calls have no resource type",
     "sagemaker:ListTrainingJobs": "SageMaker List* calls have no resource type",
+    "sagemaker:ListModelPackages": "SageMaker List* calls have no resource type",
     "sagemaker:ListModelPackageGroups": "SageMaker List* calls have no resource type",
     "sagemaker:ListModels": "SageMaker List* calls have no resource type",
     "sagemaker:ListEndpointConfigs": "SageMaker List* calls have no resource type",

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from sagestack.local.channels import Channel, ChannelError, local_path, validate_channels
+from sagestack.local.channels import (
+    Channel,
+    ChannelError,
+    S3Location,
+    channel_source,
+    validate_channels,
+)
 from sagestack.local.environment import JobContext, training_environment
 from sagestack.local.hyperparameters import to_hyperparameters_json
 from sagestack.local.jobdir import HostDir, layout_host, resource_config
@@ -159,10 +165,11 @@ def test_v3_environment(tmp_path: Path, train_data: Path) -> None:
 
 
 def test_channel_sources(tmp_path: Path) -> None:
-    assert local_path("file:///data/train") == Path("/data/train")
-    assert local_path("data/train") == Path("data/train")
-    with pytest.raises(ChannelError, match="s3://bucket/x"):
-        local_path("s3://bucket/x")
+    assert channel_source("file:///data/train") == Path("/data/train")
+    assert channel_source("data/train") == Path("data/train")
+    assert channel_source("s3://bucket/x/") == S3Location("bucket", "x/")
+    with pytest.raises(ChannelError, match="hdfs://nn/x"):
+        channel_source("hdfs://nn/x")
     with pytest.raises(ChannelError, match="does not exist"):
         validate_channels({"train": Channel(source=tmp_path / "missing")})
     with pytest.raises(ChannelError, match="distribution"):

@@ -151,13 +151,6 @@ def test_cli_serves_a_custom_models_archive_without_program(channels: Channels) 
         process.wait(timeout=30)
 
 
-def test_fails_on_s3_data_for_a_local_job() -> None:
-    from .numpy_models import NearestCentroid
-
-    with pytest.raises(Exception, match="local training reads file:// data"):
-        NearestCentroid().fit(TrainingInstance("local"), S3DataSource("s3://bucket/train/"))
-
-
 def test_local_status_lists_jobs_and_endpoints(channels: Channels) -> None:
     from typer.testing import CliRunner
 

@@ -9,16 +9,25 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sagestack.local.channels import Channel
+from sagestack.local.channels import Channel, S3Location
 from sagestack.local.endpoints import endpoints_dir, write_record
 from sagestack.local.job_spec import TrainingJobSpec, make_job_name
+from sagestack.local.s3_input import S3InputError
 from sagestack.local.training import (
     TrainingJobError,
     TrainingJobResult,
     TrainingJobStopped,
     run_training_job,
 )
-from sagestack.sdk.errors import ConfigurationError, DeploymentFailedError, TrainingFailedError
+from sagestack.sdk.errors import (
+    AccessDeniedError,
+    ConfigurationError,
+    CredentialsError,
+    DataSourceError,
+    DeploymentFailedError,
+    SageStackError,
+    TrainingFailedError,
+)
 from sagestack.sdk.instances import PredictorInstance, TrainingInstance
 from sagestack.sdk.naming import kebab, unique_name
 from sagestack.sdk.predictor import Predictor
@@ -30,17 +39,28 @@ if TYPE_CHECKING:
     from sagestack.serving.endpoint import LocalEndpoint
 
 
+_S3_ERRORS: dict[str, type[SageStackError]] = {
+    "credentials": CredentialsError,
+    "access-denied": AccessDeniedError,
+}
+
+
 def _local_channel(name: str, source: S3DataSource) -> Channel:
-    if not source.is_local:
-        raise ConfigurationError(
-            f"channel {name!r}: local training reads file:// data, not {source.uri}; copy it "
-            "here first (aws s3 cp --recursive) or train on an ml.* instance"
-        )
-    if not source.path.exists():
-        raise ConfigurationError(f"channel {name!r}: {source.path} does not exist")
+    """A file:// source as it is; an s3:// one is downloaded when the job starts."""
+    if source.is_local:
+        if not source.path.exists():
+            raise ConfigurationError(f"channel {name!r}: {source.path} does not exist")
+        location: Path | S3Location = source.path
+    else:
+        location = S3Location(source.bucket, source.key)
     return Channel(
-        source=source.path, content_type=source.content_type, distribution=source.distribution
+        source=location, content_type=source.content_type, distribution=source.distribution
     )
+
+
+def s3_error(exc: S3InputError) -> SageStackError:
+    """The SDK's error for an s3:// channel a local job cannot read (its one line)."""
+    return _S3_ERRORS.get(exc.kind, DataSourceError)(str(exc))
 
 
 class LocalTrainingRun(TrainingRun):
@@ -54,6 +74,7 @@ class LocalTrainingRun(TrainingRun):
         self._spec = spec
         self._stream_logs = not background
         self._error: TrainingJobError | None = None
+        self._input_error: SageStackError | None = None
         self._done = threading.Event()
         if background:
             threading.Thread(target=self._run, name=self.name, daemon=True).start()
@@ -72,6 +93,8 @@ class LocalTrainingRun(TrainingRun):
         except TrainingJobError as exc:
             self._error = exc
             self.result = exc.result
+        except S3InputError as exc:
+            self._input_error = s3_error(exc)
         finally:
             if self.result is not None:
                 self.metrics = dict(self.result.metrics)
@@ -84,6 +107,8 @@ class LocalTrainingRun(TrainingRun):
 
     def wait(self) -> S3DataSource:
         self._done.wait()
+        if self._input_error is not None:
+            raise self._input_error
         if self._error is not None:
             raise TrainingFailedError(str(self._error)) from self._error
         if self.result is None or self.result.status != COMPLETED:

@@ -159,6 +159,25 @@ def start_execution(
             "only instance_type and count are taken from the TrainingInstance",
             stacklevel=4,
         )
+    name = unique_name(type(model).__name__)
+    run = launch_execution(platform, name, inputs, hyperparameters, instance)
+    console.print(
+        f"Started training execution [bold]{name}[/bold] of the {platform.environment!r} "
+        "Training stack"
+    )
+    return run
+
+
+def launch_execution(
+    platform: Platform,
+    name: str,
+    inputs: Mapping[str, S3DataSource],
+    hyperparameters: Mapping[str, Any],
+    instance: TrainingInstance,
+) -> ExecutionRun:
+    """StartExecution of the Training stack's state machine with the input its definition reads
+    (train/validation S3 URIs, encoded hyperparameters, instance type and count): the one way
+    fit() on ``ml.*`` and the console's Create start a deployed training run."""
     execution_input = {
         "train_s3_uri": inputs["train"].uri,
         "validation_s3_uri": inputs["validation"].uri,
@@ -166,14 +185,9 @@ def start_execution(
         "instance_type": instance.instance_type,
         "instance_count": instance.count,
     }
-    name = unique_name(type(model).__name__)
     response = platform.client("stepfunctions").start_execution(
         stateMachineArn=platform.training_state_machine_arn,
         name=name,
         input=json.dumps(execution_input, sort_keys=True),
-    )
-    console.print(
-        f"Started training execution [bold]{name}[/bold] of the {platform.environment!r} "
-        "Training stack"
     )
     return ExecutionRun(platform, name, response["executionArn"])
