@@ -1,6 +1,7 @@
 """``python -m bench``: run the benchmarks, write bench/RESULTS.md and bench/results.png.
 
-Default run: training, serving and synth, about 8 minutes on 2 cores. `make test` is left
+Default run: training, serving, synth and the console (`--only console`: about a minute),
+about 9 minutes on 2 cores. `make test` is left
 out by default because it alone takes minutes and runs the same code the other sections
 already time; add --with-make-test to include it.
 """

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import sm_constants as c
+import xgboost as xgb
 from data_loading import ChannelData
 from job_errors import UserError
 
@@ -84,7 +85,10 @@ def regression_label_warning(data: ChannelData, objective: str) -> str | None:
     distinct = np.unique(data.dmatrix.get_label()[:rows])
     if len(distinct) > _FEW_LABEL_VALUES or not np.all(distinct == np.floor(distinct)):
         return None
-    features = data.dmatrix.slice(list(range(rows))).get_data().toarray()
+    try:
+        features = data.dmatrix.slice(list(range(rows))).get_data().toarray()
+    except xgb.core.XGBoostError:  # an external-memory DMatrix (several files) has no slice
+        return None
     best, best_count = None, 0
     for column in range(features.shape[1]):
         values = np.unique(features[:, column][np.isfinite(features[:, column])])
