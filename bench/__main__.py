@@ -1,6 +1,7 @@
 """``python -m bench``: run the benchmarks, write bench/RESULTS.md and bench/results.png.
 
-Default run: training, serving and synth, about 8 minutes on 2 cores. `make test` is left
+Default run: training, serving, synth and the console (`--only console`: about a minute),
+about 9 minutes on 2 cores. `make test` is left
 out by default because it alone takes minutes and runs the same code the other sections
 already time; add --with-make-test to include it.
 """
@@ -18,7 +19,7 @@ from typing import Any
 from bench import report
 from bench.common import BENCH, OUT, Row, log
 
-SECTIONS = ("training", "serving", "infra")
+SECTIONS = ("training", "serving", "infra", "console")
 RESULTS_JSON = OUT / "results.json"  # the rows of the last run, for --render-only
 
 
@@ -78,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import infra
 
         rows += infra.run(repeats, args.with_make_test)
+    if "console" in sections:
+        from bench import console
+
+        rows += console.run()
     if not args.with_make_test:
         skipped.append("`make test` wall time (add --with-make-test)")
 

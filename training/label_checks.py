@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import sm_constants as c
+import xgboost as xgb
 from data_loading import ChannelData
 from job_errors import UserError
 
@@ -65,3 +66,43 @@ def check_labels(data: ChannelData, objective: str, num_class: int | None) -> No
     path, record = data.locate(row)
     where = f"row {record + 1}" if data.fmt == c.PARQUET else f"line {line_of_record(path, record)}"
     raise UserError(f"{path}: {where}: the label {reason}")
+
+
+# A regression label with at most this many distinct whole values, beside a feature column
+# with SPREAD times as many non-whole values, reads like a category sitting where the target
+# should be (the continuous target is then most likely that other column).
+_FEW_LABEL_VALUES = 20
+_SPREAD = 10
+_SAMPLE_ROWS = 10_000
+
+
+def regression_label_warning(data: ChannelData, objective: str) -> str | None:
+    """A warning when a regression job's column 1 looks like a feature and another column
+    like the target: the built-in algorithm trains on it without any error."""
+    if not objective.startswith("reg:") or objective == "reg:logistic" or data.num_features < 1:
+        return None
+    rows = min(data.num_rows, _SAMPLE_ROWS)
+    distinct = np.unique(data.dmatrix.get_label()[:rows])
+    if len(distinct) > _FEW_LABEL_VALUES or not np.all(distinct == np.floor(distinct)):
+        return None
+    try:
+        features = data.dmatrix.slice(list(range(rows))).get_data().toarray()
+    except xgb.core.XGBoostError:  # an external-memory DMatrix (several files) has no slice
+        return None
+    best, best_count = None, 0
+    for column in range(features.shape[1]):
+        values = np.unique(features[:, column][np.isfinite(features[:, column])])
+        if np.all(values == np.floor(values)):
+            continue
+        if len(values) > best_count:
+            best, best_count = column, len(values)
+    if best is None or best_count < _SPREAD * len(distinct):
+        return None
+    return (
+        f"WARNING: objective {objective} treats column 1 as a continuous target, but in the "
+        f"first {rows} rows of {data.name} it holds only {len(distinct)} distinct "
+        f"whole values ({', '.join(f'{v:g}' for v in distinct[:6])}"
+        f"{', ...' if len(distinct) > 6 else ''}) while column {best + 2} has {best_count} "
+        "distinct continuous values. The label must be column 1: if your target is another "
+        "column, move it first (the first rows are shown below)."
+    )

@@ -124,6 +124,9 @@ def _load(env: job_env.JobEnv, config: hyperparams.TrainConfig):
             f"{len(data.files)} {fmt} file(s) in {time.perf_counter() - started:.2f} s"
         )
         loaded[name] = data
+    warning = label_checks.regression_label_warning(loaded[c.TRAIN_CHANNEL], config.objective)
+    if warning:
+        log(warning)
     log_first_rows(loaded[c.TRAIN_CHANNEL])
     train, validation = loaded[c.TRAIN_CHANNEL], loaded.get(c.VALIDATION_CHANNEL)
     if validation is not None and validation.num_features > train.num_features:

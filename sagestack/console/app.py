@@ -26,6 +26,7 @@ GET  /                                           jobs.home
 GET  /training-jobs                              jobs.jobs_list
 GET  /training-jobs/rows                         jobs.jobs_rows
 GET  /training-jobs/create                       jobs.create_job_form
+GET  /training-jobs/hyperparameters              jobs.hyperparameter_table
 POST /training-jobs/create                       jobs.create_job
 POST /training-jobs/preview                      jobs.preview
 GET  /training-jobs/{name}                       jobs.job_detail
@@ -35,6 +36,7 @@ GET  /training-jobs/{name}/code                  compare.job_code
 POST /training-jobs/{name}/stop                  jobs.job_stop
 POST /training-jobs/{name}/deploy                endpoints.deploy
 GET  /training-jobs/{name}/download/{file}       jobs.job_download
+GET  /training-jobs/{name}/plots/{file}          jobs.job_plot
 GET  /models/create                              models.create_model_form
 POST /models/create                              models.create_model
 GET  /compare                                    compare.compare

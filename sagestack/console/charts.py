@@ -8,6 +8,22 @@ from html import escape
 _COLOURS = ("#0972d3", "#d45b07", "#037f0c", "#8456ce", "#c33d69", "#067f6f", "#7d8998")
 _W, _H = 560, 220
 _L, _R, _T, _B = 56, 12, 12, 40
+# Points per line at most: the plot is ~500 px wide, so more adds bytes and CPU on every poll
+# of a running job, not detail.
+MAX_POINTS = 500
+
+
+def thin(
+    values: Sequence[tuple[int, float]], limit: int = MAX_POINTS
+) -> Sequence[tuple[int, float]]:
+    """Every k-th point and the last, so a line keeps its shape and its end."""
+    if len(values) <= limit:
+        return values
+    step = -(-len(values) // limit)
+    kept = list(values[::step])
+    if kept[-1] != values[-1]:
+        kept.append(values[-1])
+    return kept
 
 
 def _ticks(low: float, high: float, count: int = 4) -> list[float]:
@@ -19,6 +35,7 @@ def _ticks(low: float, high: float, count: int = 4) -> list[float]:
 
 def line_chart(title: str, series: Mapping[str, Sequence[tuple[int, float]]]) -> str:
     """One chart, one polyline per series, x = round, with axes, ticks and a legend."""
+    series = {name: thin(values) for name, values in series.items()}
     points = [p for values in series.values() for p in values]
     if not points:
         return f'<p class="muted">No {escape(title)} values yet.</p>'

@@ -6,6 +6,9 @@ import json
 import shlex
 from typing import Any
 
+from sagestack.sdk.packaging import MODEL_HYPERPARAMETER
+from sagestack.sdk.packaging import TRAIN_ENTRY_POINT as CUSTOM_ENTRY_POINT
+
 _XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0"
 
 
@@ -17,11 +20,30 @@ def _channels(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
+def _custom(config: dict[str, Any]) -> tuple[str, str] | None:
+    """(module, Class) of a custom-model job, else None."""
+    model = config.get("model")
+    return tuple(model["class"].split(":", 1)) if model else None  # type: ignore[return-value]
+
+
 def sdk_code(config: dict[str, Any]) -> str:
+    custom = _custom(config)
+    if custom:
+        module, cls = custom
+        head = [
+            "from sagestack import PredictorInstance, S3DataSource, TrainingInstance",
+            f"from {module} import {cls}  # {config['model']['file']}",
+            "",
+            f"model = {cls}()",
+        ]
+    else:
+        head = [
+            "from sagestack import PredictorInstance, S3DataSource, TrainingInstance, XGBoostModel",
+            "",
+            "model = XGBoostModel()",
+        ]
     lines = [
-        "from sagestack import PredictorInstance, S3DataSource, TrainingInstance, XGBoostModel",
-        "",
-        "model = XGBoostModel()",
+        *head,
         "artifacts = model.fit(",
         f'    TrainingInstance("local", count={int(config.get("instance_count") or 1)}),',
         "    {",
@@ -50,6 +72,14 @@ def cli_command(config: dict[str, Any]) -> str:
             args += ["--channel", f"{name}={channel['path']}"]
     if len(content_types) == 1:
         args += ["--content-type", content_types.pop()]
+    if _custom(config):  # the directory the runner built, as fit() builds it
+        args += ["--source-dir", config.get("source_dir") or "<source dir>"]
+        args += [
+            "--entry-point",
+            CUSTOM_ENTRY_POINT,
+            "--hp",
+            f"{MODEL_HYPERPARAMETER}={config['model']['class']}",
+        ]
     for key, value in (config.get("hyperparameters") or {}).items():
         args += ["--hp", f"{key}={value}"]
     if int(config.get("instance_count") or 1) > 1:
@@ -66,7 +96,10 @@ def create_training_job_request(config: dict[str, Any]) -> str:
         "TrainingJobName": name,
         "AlgorithmSpecification": {"TrainingImage": _XGBOOST_IMAGE, "TrainingInputMode": "File"},
         "RoleArn": "arn:aws:iam::<account>:role/<training-role>",
-        "HyperParameters": {k: str(v) for k, v in (config.get("hyperparameters") or {}).items()},
+        "HyperParameters": {
+            **{k: str(v) for k, v in (config.get("hyperparameters") or {}).items()},
+            **_custom_hyperparameters(config),
+        },
         "InputDataConfig": [
             {
                 "ChannelName": channel_name,
@@ -90,6 +123,18 @@ def create_training_job_request(config: dict[str, Any]) -> str:
         "StoppingCondition": {"MaxRuntimeInSeconds": int(config.get("max_runtime_s") or 86400)},
     }
     return json.dumps(request, indent=2)
+
+
+def _custom_hyperparameters(config: dict[str, Any]) -> dict[str, str]:
+    """What the SDK adds for a custom model in script mode: the entry point, its code archive
+    and the class (sagestack.sdk.packaging)."""
+    if not _custom(config):
+        return {}
+    return {
+        "sagemaker_program": CUSTOM_ENTRY_POINT,
+        "sagemaker_submit_directory": f"s3://<artifacts-bucket>/{config['job_name']}/sourcedir.tar.gz",
+        MODEL_HYPERPARAMETER: config["model"]["class"],
+    }
 
 
 def curl_command(url: str, body: str, content_type: str, accept: str) -> str:

@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sagestack import paths
-from sagestack.console import store
+from sagestack.console import jobs, store
 
 # The SDK's directory of endpoint records, which `sagestack status --local` lists too.
 from sagestack.sdk.backends.local import endpoints_dir
@@ -84,7 +83,9 @@ def deploy(endpoint_name: str, job_name: str, model_tar: Path, workers: int) -> 
         "job": job_name,
         "model_name": f"{endpoint_name}-model",
         "endpoint_config_name": f"{endpoint_name}-config",
-        "model": "sagestack.sdk.xgboost_model.XGBoostModel",
+        "model": (jobs.job_request(job_name).get("model") or {}).get(
+            "class", "sagestack.sdk.xgboost_model.XGBoostModel"
+        ),
         "artifacts": model_tar.resolve().as_uri(),
         "model_tar": str(model_tar.resolve()),
         "workers": workers,
@@ -169,8 +170,8 @@ def host(name: str) -> int:
                 record["model_tar"],
                 port=0,
                 workers=int(record.get("workers", 1)),
-                code_dir=paths.inference_dir(),
-                program="inference.py",
+                code_dir=None,  # the archive's code/ (a custom Model's), else inference/
+                program=None,  # sagestack_serve.py for a custom Model's archive, else inference.py
                 log=log,
             )
         except (StartupError, OSError) as exc:

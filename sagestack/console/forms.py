@@ -19,6 +19,8 @@ DEFAULT_EARLY_STOPPING = 10
 # Names the built-in XGBoost algorithm documents (plus the script's own keys); anything else
 # is most likely a typo, so it is refused with the nearest name.
 _EVAL_METRIC = {"binary": "logloss", "multi": "mlogloss"}
+# The objectives the Create form offers defaults for: the three Create model infers.
+OBJECTIVES = ("binary:logistic", "multi:softprob", "reg:squarederror")
 
 
 def default_hyperparameters(objective: str, num_class: int | None = None) -> dict[str, str]:
@@ -60,14 +62,21 @@ def text_fields(form: FormData) -> dict[str, str]:
 
 
 def check_name_and_algorithm(
-    values: dict[str, str], name_field: str, errors: dict[str, str]
+    values: dict[str, str],
+    name_field: str,
+    errors: dict[str, str],
+    algorithms: tuple[str, ...] = ("xgboost",),
 ) -> str:
     """The Create forms' job name, stripped; its and the algorithm's problems go in ``errors``."""
     name = values.get(name_field, "").strip()
     if problem := check_job_name(name):
         errors[name_field] = problem
-    if values.get("algorithm", "xgboost") != "xgboost":
-        errors["algorithm"] = "Only the built-in XGBoost algorithm is available."
+    if values.get("algorithm", "xgboost") not in algorithms:
+        errors["algorithm"] = (
+            "Only the built-in XGBoost algorithm is available."
+            if algorithms == ("xgboost",)
+            else "Choose the built-in XGBoost algorithm or your own Model class."
+        )
     return name
 
 

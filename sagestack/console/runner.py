@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Any
 
-from sagestack.console import store
+from sagestack.console import custom_models, store
 from sagestack.local.channels import Channel, channel_source
 from sagestack.local.job_spec import TrainingJobSpec
 from sagestack.local.training import TrainingJobError, run_training_job
@@ -29,12 +29,18 @@ def spec_from_request(request: dict[str, Any]) -> TrainingJobSpec:
         )
         for name, channel in request["channels"].items()
     }
+    hyperparameters = dict(request.get("hyperparameters") or {})
+    code: dict[str, Any] = {}
+    if request.get("model"):  # a user's Model subclass: the SDK's generic entry point
+        code = custom_models.training_code(request["model"])
+        hyperparameters.update(code.pop("extra_hyperparameters"))
     return TrainingJobSpec(
         inputs=inputs,
-        hyperparameters=dict(request.get("hyperparameters") or {}),
+        hyperparameters=hyperparameters,
         instance_count=int(request.get("instance_count", 1)),
         job_name=request["job_name"],
         max_runtime_s=request.get("max_runtime_s"),
+        **code,
     )
 
 
@@ -89,7 +95,10 @@ def run(name: str) -> int:
     watcher.start()
     outcome: dict[str, Any]
     try:
-        result = run_training_job(spec_from_request(request), stream_logs=False)
+        spec = spec_from_request(request)
+        if request.get("model"):  # Show code's --source-dir
+            recorder.update(source_dir=str(spec.source_dir))
+        result = run_training_job(spec, stream_logs=False)
     except TrainingJobError as exc:
         result = exc.result
     except KeyboardInterrupt:  # SIGTERM from Stop: run_training_job stopped the hosts

@@ -340,13 +340,26 @@ def job_config(name: str) -> dict[str, Any]:
     }
 
 
-def evaluation(name: str) -> dict[str, Any] | None:
+def _output_data_dirs(name: str) -> tuple[Path, Path]:
+    """SM_OUTPUT_DATA_DIR of a one-host job, then of a multi-host job's master."""
     root = jobs_dir() / name
-    for candidate in (
-        root / "output/data/evaluation.json",
-        root / "algo-1/output/data/evaluation.json",
-    ):
-        value = read_json(candidate)
+    return root / "output/data", root / "algo-1/output/data"
+
+
+def evaluation(name: str) -> dict[str, Any] | None:
+    for directory in _output_data_dirs(name):
+        value = read_json(directory / "evaluation.json")
         if value is not None:
             return value
+    return None
+
+
+def evaluation_plot(name: str, file: str) -> Path | None:
+    """A PNG the evaluation report lists under "plots"; only those names are served."""
+    report = evaluation(name) or {}
+    if file not in (report.get("plots") or []) or not file.endswith(".png"):
+        return None
+    for directory in _output_data_dirs(name):
+        if (directory / file).is_file():
+            return directory / file
     return None

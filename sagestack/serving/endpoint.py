@@ -119,7 +119,7 @@ def start_local_endpoint(
     port: int = 0,
     workers: int = 2,
     code_dir: str | Path | None = None,
-    program: str = "inference.py",
+    program: str | None = "inference.py",
     environment: Mapping[str, str] | None = None,
     execution_parameters: bool = False,
     host: str = "127.0.0.1",
@@ -132,6 +132,8 @@ def start_local_endpoint(
     port: 0 picks a free port (read it from ``.port``).
     code_dir: the inference module's dir; default ``code/`` in the archive, else the
         repository's ``inference/``.
+    program: SAGEMAKER_PROGRAM; None picks it from the archive (a custom Model's archive is
+        served by sagestack_serve.py).
     log: where the server's and workers' output goes (default: inherited).
     config: further :class:`ServeConfig` fields (graceful_timeout_s, restart_backoff_s...).
 

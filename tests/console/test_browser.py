@@ -1,5 +1,6 @@
 """The console in a real headless Chromium (the system's; no browser download): CSV to a
-tested endpoint, plus a form error. SAGESTACK_UPDATE_SCREENSHOTS=1 refreshes docs/console/."""
+tested endpoint checked against the SDK's predictions, a clone compared with its original,
+plus a form error. SAGESTACK_UPDATE_SCREENSHOTS=1 refreshes docs/console/."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,19 +80,23 @@ def _shot(page: object, tmp_path: Path, name: str) -> None:
         shutil.copy(target, DOCS / f"{name}.png")
 
 
-def _booster(model_tar: Path) -> object:
-    import xgboost as xgb
+def _sdk_predictions(model_tar: Path, rows: np.ndarray) -> np.ndarray:
+    """What the SDK's own local endpoint answers for the same model and rows."""
+    from sagestack import PredictorInstance, S3DataSource, XGBoostModel
 
-    with tarfile.open(model_tar) as tar:
-        member = tar.extractfile("xgboost-model")
-        assert member is not None
-        raw = member.read()
-    booster = xgb.Booster()
-    booster.load_model(bytearray(raw))
-    return booster
+    predictor = XGBoostModel().deploy(
+        PredictorInstance("local"), S3DataSource.local(model_tar, "application/x-tar")
+    )
+    try:
+        return np.asarray(predictor.predict(rows), dtype=float)
+    finally:
+        predictor.delete()
 
 
-def test_csv_to_tested_endpoint_in_the_browser(console_url: str, page, tmp_path: Path) -> None:
+def test_csv_to_tested_endpoint_in_the_browser(
+    console_url: str, page, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the SDK's endpoint records go in the console's store
     csv = make_csv(tmp_path / "customers.csv", rows=300)
     page.goto(f"{console_url}/models/create")
     page.fill("input[name=name]", "churn-model")
@@ -123,19 +127,38 @@ def test_csv_to_tested_endpoint_in_the_browser(console_url: str, page, tmp_path:
     assert "curl" in page.inner_text("#invoke-curl")
     _shot(page, tmp_path, "endpoint-test")
 
-    import xgboost as xgb
-
     records = json.loads(page.inner_text("#invoke-response"))["predictions"]
     got = np.array([r["probability"] for r in records])
     rows = np.loadtxt(io.StringIO(body), delimiter=",", ndmin=2)
     model_tar = tmp_path / ".sagestack/artifacts/churn-model/output/model.tar.gz"
-    expected = _booster(model_tar).predict(xgb.DMatrix(rows))  # type: ignore[attr-defined]
-    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got, _sdk_predictions(model_tar, rows), rtol=1e-6, atol=1e-7)
 
     page.goto(f"{console_url}/endpoints")
     _shot(page, tmp_path, "endpoints")
     page.click("text=Stop and delete")
     page.locator("#endpoints-table", has_text="Deleted").wait_for()
+
+    # Clone with a shallower tree; the list refreshes itself until the clone completes.
+    page.goto(f"{console_url}/training-jobs/churn-model")
+    page.click("text=Clone")
+    assert page.input_value("input[name=job_name]") == "churn-model-2"
+    max_depth = page.locator("tr", has=page.locator("input[value=max_depth]"))
+    max_depth.locator("input").nth(1).fill("2")
+    page.click("#create-job")
+    page.wait_for_url(f"{console_url}/training-jobs/churn-model-2")
+    page.goto(f"{console_url}/training-jobs")
+    row = page.locator("#jobs-table tr", has_text="churn-model-2")
+    row.locator(".s-completed").wait_for(timeout=180_000)  # no reload: the table polled
+    page.check("input[value=churn-model]")
+    page.check("input[value=churn-model-2]")
+    page.click("text=Compare selected")
+    page.wait_for_url(f"{console_url}/compare?*")
+    differs = page.locator("#compare-table tr.differs", has_text="max_depth")
+    assert sorted(differs.locator("td").all_inner_texts()[1:]) == ["2", "6"]
+    assert page.locator("#compare-table tr.differs .diff-mark").count() >= 1
+    overlaid = page.locator("figure", has_text="validation:logloss").locator("polyline")
+    assert overlaid.count() == 2, "both jobs' validation curves in one chart"
+    _shot(page, tmp_path, "compare")
 
 
 def test_form_error_shows_beside_the_field(console_url: str, page, tmp_path: Path) -> None:

@@ -312,3 +312,29 @@ def test_an_endpoint_whose_process_died_is_failed(client: TestClient) -> None:
         data={"csrf_token": token, "body": "1,2", "content_type": "text/csv"},
     )
     assert "only an InService endpoint answers" in response.text
+
+
+def test_hyperparameter_table_follows_the_objective(client: TestClient) -> None:
+    multi = client.get("/training-jobs/hyperparameters?objective_defaults=multi:softprob").text
+    assert 'value="num_class"' in multi and 'value="mlogloss"' in multi
+    reg = client.get("/training-jobs/hyperparameters?objective_defaults=reg:squarederror").text
+    assert 'value="rmse"' in reg and "num_class" not in reg
+    unknown = client.get("/training-jobs/hyperparameters?objective_defaults=<x>").text
+    assert 'value="binary:logistic"' in unknown
+    assert 'hx-get="/training-jobs/hyperparameters"' in client.get("/training-jobs/create").text
+
+
+def test_evaluation_plots_are_shown_and_only_listed_ones_served(client: TestClient) -> None:
+    job = store.jobs_dir() / "cli-job"
+    (job / "output" / "data").mkdir(parents=True)
+    (job / "output" / "data" / "roc_curve.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (job / "output" / "data" / "other.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    store.write_json(
+        job / "output" / "data" / "evaluation.json", {"plots": ["roc_curve.png"], "rows": {}}
+    )
+    detail = client.get("/training-jobs/cli-job").text
+    assert 'src="/training-jobs/cli-job/plots/roc_curve.png"' in detail
+    plot = client.get("/training-jobs/cli-job/plots/roc_curve.png")
+    assert plot.status_code == 200 and plot.headers["content-type"] == "image/png"
+    for file in ("other.png", "evaluation.json", "..%2Fevaluation.json"):
+        assert client.get(f"/training-jobs/cli-job/plots/{file}").status_code == 404, file

@@ -42,3 +42,13 @@ def test_only_uploads_get_an_upload_id(store_dir: Path, tmp_path: Path) -> None:
 
 def test_endpoint_records_are_where_the_sdk_and_cli_look(store_dir: Path) -> None:
     assert endpoints.endpoints_dir() == local.endpoints_dir()
+
+
+def test_long_curves_are_thinned_keeping_the_last_point() -> None:
+    from sagestack.console import charts
+
+    values = [(i, float(i)) for i in range(10_001)]
+    kept = charts.thin(values)
+    assert len(kept) <= charts.MAX_POINTS + 1 and kept[0] == values[0] and kept[-1] == values[-1]
+    assert charts.thin(values[:10]) == values[:10]
+    assert charts.line_chart("auc", {"train": values}).count(",") <= charts.MAX_POINTS + 1

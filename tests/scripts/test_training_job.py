@@ -70,6 +70,28 @@ def test_the_log_shows_the_first_rows_of_train_with_the_label_named(binary_job: 
     assert expected in capsys.readouterr().out
 
 
+def test_regression_warns_when_the_label_column_looks_like_a_feature(job: Job, capsys):
+    """A 0/1/2-coded column first and the continuous target last: trains, with a warning."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((200, 3))
+    target = x @ [1.0, -2.0, 0.5]
+    job.write_channel("train", {"a.csv": csv_text(rng.integers(0, 3, 200), np.c_[x, target])})
+    job.write_configs({}, {"train": "csv"})
+    assert job.run(["--num_round", "2", "--objective", "reg:squarederror"]) == 0, job.failure()
+    out = capsys.readouterr().out
+    assert "WARNING: objective reg:squarederror treats column 1 as a continuous target" in out
+    assert "only 3 distinct whole values (0, 1, 2) while column 2 has 200" in out
+
+
+def test_regression_with_its_target_first_has_no_label_warning(job: Job, capsys):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((200, 3))
+    job.write_channel("train", {"a.csv": csv_text(x @ [1.0, -2.0, 0.5], x)})
+    job.write_configs({}, {"train": "csv"})
+    assert job.run(["--num_round", "2", "--objective", "reg:squarederror"]) == 0, job.failure()
+    assert "WARNING: objective" not in capsys.readouterr().out
+
+
 def test_early_stopping_saves_the_booster_cut_to_the_best_iteration(job: Job, capsys):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((400, 5))

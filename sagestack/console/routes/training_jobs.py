@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from sagestack.console import charts, data, endpoints, forms, jobs, store, uploads
+from sagestack.console import charts, custom_models, data, endpoints, forms, jobs, store, uploads
 from sagestack.console.security import posted
 from sagestack.console.view import NAME, View
 
@@ -118,7 +118,27 @@ class TrainingJobPages:
             raise HTTPException(404, "No such artifact.")
         return FileResponse(path, filename=f"{name}-{path.name}")
 
+    async def job_plot(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        summary_or_404(name)
+        path = store.evaluation_plot(name, request.path_params["file"])
+        if path is None:
+            raise HTTPException(404, "No such plot.")
+        return FileResponse(path, media_type="image/png")
+
     # ------------------------------------------------------------------ create training job
+
+    async def hyperparameter_table(self, request: Request) -> Response:
+        """The table re-filled with the defaults of the objective picked above it."""
+        objective = request.query_params.get("objective_defaults", "")
+        if objective not in forms.OBJECTIVES:
+            objective = forms.OBJECTIVES[0]
+        return self.view.render(
+            request,
+            "_hp_table.html",
+            hyperparameters=forms.default_hyperparameters(objective),
+            hp_errors={},
+        )
 
     async def create_job_form(self, request: Request) -> Response:
         values: dict[str, Any] = {"content_type": "text/csv", "instance_count": "1"}
@@ -135,6 +155,7 @@ class TrainingJobPages:
                 "content_type": channels.get("train", {}).get("content_type") or "text/csv",
                 "instance_count": str(config.get("instance_count") or 1),
                 "max_runtime_s": str(config.get("max_runtime_s") or ""),
+                **_model_fields(config.get("model")),
             }
             hyperparameters = {k: str(v) for k, v in config.get("hyperparameters", {}).items()}
         return self.view.render(
@@ -144,6 +165,7 @@ class TrainingJobPages:
             values=values,
             errors={},
             hyperparameters=hyperparameters,
+            objectives=forms.OBJECTIVES,
             clone=clone,
         )
 
@@ -181,13 +203,22 @@ class TrainingJobPages:
         values = forms.text_fields(form)
         hyperparameters = forms.parse_table(form)
         errors: dict[str, str] = {}
-        name = forms.check_name_and_algorithm(values, "job_name", errors)
+        name = forms.check_name_and_algorithm(
+            values, "job_name", errors, ("xgboost", custom_models.CUSTOM)
+        )
+        model = None
+        if values.get("algorithm") == custom_models.CUSTOM:
+            model = custom_models.check(
+                values.get("model_class", ""), values.get("model_file", ""), errors
+            )
         content_type = values.get("content_type", "text/csv")
         if content_type not in data.CONTENT_TYPES:
             errors["content_type"] = f"Choose one of {', '.join(data.CONTENT_TYPES)}."
         instance_count = forms.int_field(values, "instance_count", 1, 1, 8, errors)
         max_runtime = forms.int_field(values, "max_runtime_s", None, 1, 5 * 86400, errors)
-        hp_errors = forms.check_hyperparameters(hyperparameters)
+        # The XGBoost rules (names, num_class, ranges) are the built-in algorithm's; a custom
+        # model checks its own hyperparameters in its check_hyperparameters().
+        hp_errors = {} if model else forms.check_hyperparameters(hyperparameters)
         if hp_errors:
             errors["hyperparameters"] = " ".join(hp_errors.values())
         channels: dict[str, dict[str, str]] = {}
@@ -206,6 +237,7 @@ class TrainingJobPages:
                 channels[channel] = {"path": str(source), "content_type": content_type}
         if (
             "validation" not in channels
+            and not model
             and hyperparameters.get("early_stopping_rounds")
             and "validation" not in errors
         ):
@@ -222,6 +254,7 @@ class TrainingJobPages:
                 errors=errors,
                 hp_errors=hp_errors,
                 hyperparameters=hyperparameters or forms.default_hyperparameters("binary:logistic"),
+                objectives=forms.OBJECTIVES,
                 clone="",
             )
         jobs.start_job(
@@ -232,6 +265,7 @@ class TrainingJobPages:
                 "hyperparameters": hyperparameters,
                 "instance_count": instance_count,
                 "max_runtime_s": max_runtime,
+                **({"model": model} if model else {}),
             }
         )
         return RedirectResponse(f"/training-jobs/{name}", status_code=303)
@@ -243,6 +277,17 @@ def _final_metrics(
     if summary.record and summary.record.get("metrics"):
         return dict(summary.record["metrics"])
     return {k: v[-1][1] for k, v in curves.items() if v}
+
+
+def _model_fields(model: dict[str, str] | None) -> dict[str, str]:
+    """A cloned custom-model job's algorithm fields."""
+    if not model:
+        return {}
+    return {
+        "algorithm": custom_models.CUSTOM,
+        "model_class": model["class"],
+        "model_file": model["file"],
+    }
 
 
 def _endpoint_name_for(job: str) -> str:
