@@ -10,6 +10,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from stacks.constructs.bucket_policies import restrict_bucket
 from stacks.constructs.discovery import Discovery
 from stacks.constructs.model_registry import model_package_group
 from stacks.constructs.package_mirror import (
@@ -115,7 +116,7 @@ class DataStack(Stack):
         discovery.publish("kms-key-alias", data_key.alias.alias_name, "Alias of the KMS key")
 
     def _bucket(self, construct_id: str, log_prefix: str, props: DataStackProps) -> s3.IBucket:
-        return SecureBucket(
+        bucket = SecureBucket(
             self,
             construct_id,
             props=SecureBucketProps(
@@ -125,6 +126,8 @@ class DataStack(Stack):
                 server_access_logs_prefix=log_prefix,
             ),
         ).bucket
+        restrict_bucket(bucket, self.key)
+        return bucket
 
     def _export_name(self, name: str) -> str:
         return f"{self._export_prefix}-{name}"

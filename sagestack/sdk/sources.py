@@ -67,8 +67,7 @@ class S3DataSource:
                 "(use S3DataSource.local(path) for a local path)",
             )
         if not isinstance(self.content_type, str) or not (
-            _MEDIA_TYPE.match(self.content_type)
-            or self.content_type.lower() in SHORT_CONTENT_TYPES
+            _MEDIA_TYPE.match(self.content_type) or self.content_type.lower() in SHORT_CONTENT_TYPES
         ):
             _fail(
                 "content_type",

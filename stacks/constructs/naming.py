@@ -31,3 +31,14 @@ def sagemaker_arn(kind: str, name: str) -> str:
 def sync_events_rule_arn(rule: str) -> str:
     """The managed EventBridge rule Step Functions creates to follow .sync SageMaker jobs."""
     return f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:rule/{rule}"
+
+
+TRAINING = "training"
+BATCH_TRANSFORM = "batch-transform"
+"""The kinds of state machine an environment has (``state_machine_name``)."""
+
+
+def state_machine_name(environment: str, kind: str) -> str:
+    """``sagestack-<environment>-<kind>``: a name chosen here, so the Iam stack (deployed first)
+    can grant StartExecution on exactly this environment's state machines and executions."""
+    return f"sagestack-{environment}-{kind}"
