@@ -136,7 +136,9 @@ def findings(outdir: Path) -> list[str]:
             policy = analyze_policy_string(json.dumps(document), include_community_auditors=True)
             short = _LOGICAL_HASH.sub("", name)
             for finding in policy.findings:
-                detail = json.dumps(finding.detail, sort_keys=True, default=str)
+                # Some issues say what in their location only (the actions concerned).
+                actions = (finding.location or {}).get("actions")
+                detail = json.dumps(finding.detail or sorted(actions or []), sort_keys=True)
                 lines.add(f"{env}/{stack}/{short}: {finding.issue} {detail}")
     return sorted(lines)
 
