@@ -109,9 +109,7 @@ def policy_documents(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]
             documents.append((logical_id, properties["PolicyDocument"]))
         elif resource["Type"] == "AWS::IAM::Role":
             for inline in properties.get("Policies", []):
-                documents.append(
-                    (f"{logical_id}.{inline['PolicyName']}", inline["PolicyDocument"])
-                )
+                documents.append((f"{logical_id}.{inline['PolicyName']}", inline["PolicyDocument"]))
     context = {**resources, "__mappings__": template.get("Mappings", {})}
     return [(name, _value(document, context)) for name, document in documents]
 

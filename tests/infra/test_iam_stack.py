@@ -86,9 +86,7 @@ def test_training_role_reads_data_and_writes_only_its_prefix(synth: Synth) -> No
     writes = [s for s in statements if "s3:PutObject" in _actions(s)]
     objects = {r for s in writes for r in _resources(s) if "/" in r}
     assert objects == {"sagestack-dev-artifacts-bucket-arn/training/*"}
-    reads = [
-        s for s in statements if {"s3:GetObject", "s3:ListBucket"} & set(_actions(s))
-    ]
+    reads = [s for s in statements if {"s3:GetObject", "s3:ListBucket"} & set(_actions(s))]
     read_resources = {r for s in reads for r in _resources(s)}
     assert read_resources == {
         "sagestack-dev-data-bucket-arn",
