@@ -10,8 +10,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from stacks.constructs.bucket_policies import restrict_bucket
 from stacks.constructs.discovery import Discovery
 from stacks.constructs.model_registry import model_package_group
+from stacks.constructs.naming import model_package_group_name
 from stacks.constructs.package_mirror import (
     REPOSITORY_NAME,
     PackageMirror,
@@ -79,7 +81,7 @@ class DataStack(Stack):
 
         # The model registry is state (approvals, lineage): it lives and is retained here, and
         # the Training stack registers into it by name.
-        self.model_package_group_name = f"sagestack-{env}"
+        self.model_package_group_name = model_package_group_name(env)
         model_package_group(
             self,
             self.model_package_group_name,
@@ -115,7 +117,7 @@ class DataStack(Stack):
         discovery.publish("kms-key-alias", data_key.alias.alias_name, "Alias of the KMS key")
 
     def _bucket(self, construct_id: str, log_prefix: str, props: DataStackProps) -> s3.IBucket:
-        return SecureBucket(
+        bucket = SecureBucket(
             self,
             construct_id,
             props=SecureBucketProps(
@@ -125,6 +127,8 @@ class DataStack(Stack):
                 server_access_logs_prefix=log_prefix,
             ),
         ).bucket
+        restrict_bucket(bucket, self.key)
+        return bucket
 
     def _export_name(self, name: str) -> str:
         return f"{self._export_prefix}-{name}"

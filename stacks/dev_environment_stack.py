@@ -10,10 +10,10 @@ from constructs import Construct
 
 from stacks.config import DevBoxConfig, NotebookConfig
 from stacks.constructs.dev_box import DEV_BOX_EVIDENCE, DevBox, DevBoxProps
-from stacks.constructs.job_roles import grant_workbench
 from stacks.constructs.notebook import SecureNotebook, SecureNotebookProps
 from stacks.constructs.role_grants import acknowledge_role_policy
 from stacks.constructs.sdk_wheel import SdkWheelAsset
+from stacks.constructs.workbench import grant_workbench
 from stacks.foundation import Foundation
 from stacks.iam_stack import job_roles_props
 

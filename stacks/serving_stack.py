@@ -13,6 +13,7 @@ from sagestack import paths
 from sagestack.contract import prefixes
 from stacks.constructs import prop_checks
 from stacks.constructs.discovery import Discovery
+from stacks.constructs.naming import BATCH_TRANSFORM, state_machine_name
 from stacks.constructs.notifications import notification_key
 from stacks.constructs.retention import retention
 from stacks.constructs.serving.construct import ServingEndpoint
@@ -75,6 +76,8 @@ class ServingStack(Stack):
                 transform_output_prefix=prefixes.BATCH_TRANSFORM,
                 model_artifacts_prefix=prefixes.TRAINING,
                 transform_job_name_prefix=f"sagestack-{props.environment}-batch",
+                transform_state_machine_name=state_machine_name(props.environment, BATCH_TRANSFORM),
+                environment_tag=props.environment,
                 log_retention=retention(props.log_retention_days),
                 # The foundation's model role already reads artifacts and data, writes
                 # data-capture/ and batch-transform/ and uses the key; the construct adds only

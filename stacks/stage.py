@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import Environment, Stage
 from constructs import Construct
 
+from sagestack.contract.tags import ENVIRONMENT_TAG
 from stacks.config import EnvironmentConfig
 from stacks.data_stack import DataStack, DataStackProps
 from stacks.dev_environment_stack import DevEnvironmentStack, DevEnvironmentStackProps
@@ -31,7 +32,8 @@ class SageStackStage(Stage):
         super().__init__(scope, stage_id(config.name), env=env)
         self.config = config
         name = config.name
-        tags = dict(config.tags)
+        # The environment tag on every resource: the workbench roles' grants are scoped by it.
+        tags = {**config.tags, ENVIRONMENT_TAG: name}
 
         self.data = DataStack(
             self,

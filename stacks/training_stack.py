@@ -13,6 +13,7 @@ from sagestack import paths
 from sagestack.contract import metrics, prefixes
 from stacks.constructs import prop_checks
 from stacks.constructs.discovery import Discovery
+from stacks.constructs.naming import TRAINING, state_machine_name
 from stacks.constructs.notifications import notification_key
 from stacks.constructs.retention import retention
 from stacks.constructs.training.construct import TrainingJob
@@ -108,6 +109,8 @@ class TrainingStack(Stack):
                 output_prefix=prefixes.TRAINING_MODELS,
                 checkpoint_prefix=prefixes.TRAINING_CHECKPOINTS,
                 job_name_prefix=f"sagestack-{props.environment}-train",
+                state_machine_name=state_machine_name(props.environment, TRAINING),
+                environment_tag=props.environment,
                 new_data_key_suffix=props.new_data_key_suffix,
                 tuning=props.tuning,
                 log_retention=retention(props.log_retention_days),

@@ -12,7 +12,7 @@ from constructs import Construct
 
 from stacks.constructs.package_mirror import PackageMirrorRef
 from stacks.constructs.private_network import https_out_security_group
-from stacks.constructs.sdk_install import SdkInstallSource, render_dev_box_user_data
+from stacks.constructs.sdk_install import render_dev_box_user_data
 from stacks.constructs.sdk_wheel import SdkWheelAsset
 from stacks.nag import acknowledge
 
@@ -91,15 +91,7 @@ class DevBox(Construct):
 
         user_data = ec2.UserData.for_linux()
         user_data.add_commands(
-            render_dev_box_user_data(
-                SdkInstallSource(
-                    wheel_filename=props.sdk.wheel_filename,
-                    wheel_s3_url=props.sdk.s3_url,
-                    constraints_s3_url=props.sdk.constraints_s3_url,
-                    region=stack.region,
-                    mirror=props.mirror,
-                )
-            )
+            render_dev_box_user_data(props.sdk.install_source(stack.region, props.mirror))
         )
         self.instance = ec2.Instance(
             self,

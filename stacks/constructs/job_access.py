@@ -50,11 +50,19 @@ def sync_rule_statement(rule: str) -> iam.PolicyStatement:
     )
 
 
-def volume_grant_statement(key: kms.IKey) -> iam.PolicyStatement:
+def volume_grant_statements(key: kms.IKey) -> list[iam.PolicyStatement]:
     """SageMaker creates grants on the key for a job's volume and output on behalf of the caller
-    of the Create*Job call, so the state machine needs CreateGrant for AWS resources only."""
-    return iam.PolicyStatement(
-        actions=["kms:CreateGrant", "kms:DescribeKey"],
-        resources=[key.key_arn],
-        conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-    )
+    of the Create*Job call, so the state machine needs CreateGrant for AWS resources only.
+
+    DescribeKey stands apart: kms:GrantIsForAWSResource exists only in CreateGrant requests, so
+    under that condition DescribeKey would never be allowed (parliament's
+    UNKNOWN_CONDITION_FOR_ACTION found this).
+    """
+    return [
+        iam.PolicyStatement(
+            actions=["kms:CreateGrant"],
+            resources=[key.key_arn],
+            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        ),
+        iam.PolicyStatement(actions=["kms:DescribeKey"], resources=[key.key_arn]),
+    ]

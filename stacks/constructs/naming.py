@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aws_cdk import Aws
 
+from sagestack.contract.tags import ENVIRONMENT_TAG
+
 
 def execution_job_name(prefix: str) -> str:
     """An intrinsic giving ``<prefix>-<md5 of the execution ARN>`` (prefix + 33 characters).
@@ -31,3 +33,29 @@ def sagemaker_arn(kind: str, name: str) -> str:
 def sync_events_rule_arn(rule: str) -> str:
     """The managed EventBridge rule Step Functions creates to follow .sync SageMaker jobs."""
     return f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:rule/{rule}"
+
+
+TRAINING = "training"
+BATCH_TRANSFORM = "batch-transform"
+"""The kinds of state machine an environment has (``state_machine_name``)."""
+
+
+def job_tags(environment: str | None) -> list[dict[str, str]]:
+    """The Tags a state machine puts on the SageMaker jobs it starts: the execution that started
+    the job, and this environment's ``sagestack:environment`` tag where one is given."""
+    tags = [{"Key": "sagestack:execution", "Value.$": "$$.Execution.Name"}]
+    if environment is not None:
+        tags.append({"Key": ENVIRONMENT_TAG, "Value": environment})
+    return tags
+
+
+def state_machine_name(environment: str, kind: str) -> str:
+    """``sagestack-<environment>-<kind>``: a name chosen here, so the Iam stack (deployed first)
+    can grant StartExecution on exactly this environment's state machines and executions."""
+    return f"sagestack-{environment}-{kind}"
+
+
+def model_package_group_name(environment: str) -> str:
+    """``sagestack-<environment>``: the Data stack's model registry, named here so the workbench
+    roles can review exactly this environment's model package versions."""
+    return f"sagestack-{environment}"

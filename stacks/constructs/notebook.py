@@ -74,13 +74,7 @@ class SecureNotebook(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, props: SecureNotebookProps) -> None:
         super().__init__(scope, construct_id)
-        source = SdkInstallSource(
-            wheel_filename=props.sdk.wheel_filename,
-            wheel_s3_url=props.sdk.s3_url,
-            constraints_s3_url=props.sdk.constraints_s3_url,
-            region=Stack.of(self).region,
-            mirror=props.mirror,
-        )
+        source = props.sdk.install_source(Stack.of(self).region, props.mirror)
         hook = sagemaker.CfnNotebookInstanceLifecycleConfig.NotebookInstanceLifecycleHookProperty
         self.lifecycle_config = sagemaker.CfnNotebookInstanceLifecycleConfig(
             self,

@@ -14,6 +14,12 @@ def allow_publishing_to_encrypted_topics(key: kms.IKey) -> None:
 
     Without this statement in the key policy, alarm and rule deliveries to the topic fail
     silently. A no-op for imported keys.
+
+    No aws:SourceAccount/aws:SourceArn here (issue 13's confused-deputy section): SNS makes
+    these KMS calls for the publishing service, and the SNS and EventBridge guides' key
+    policies for encrypted topics give no source condition; the confused-deputy check sits on
+    the topic instead (state_machines.only_from_rule: EventBridge publishes only from its rule),
+    and this key encrypts nothing but those topics.
     """
     key.add_to_resource_policy(
         iam.PolicyStatement(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from stacks.constructs.endpoint_policies import interface_statement, s3_gateway_statements
 from stacks.constructs.retention import retention
 from stacks.nag import acknowledge_nist_hipaa
 
@@ -32,12 +33,6 @@ SAGEMAKER_ENDPOINTS = {
         ec2.InterfaceVpcEndpointAwsService.CODEARTIFACT_REPOSITORIES
     ),
 }
-AL2023_REPOSITORY_BUCKET = "al2023-repos-{region}-de612dc2"
-"""The S3 bucket that serves Amazon Linux 2023's dnf repositories in a region (AL2023 user guide);
-the dev box installs Python 3.11 from it through the S3 gateway endpoint. That endpoint has no
-policy (all of S3) today; a policy that restricts it must allow s3:GetObject on
-`arn:aws:s3:::al2023-repos-<region>-de612dc2/*`, or dnf fails on the dev box and the notebook."""
-
 # Session Manager's agent channels; only needed when an EC2 dev box exists.
 SESSION_MANAGER_ENDPOINTS = {
     "SsmMessagesEndpoint": ec2.InterfaceVpcEndpointAwsService.SSM_MESSAGES,
@@ -108,11 +103,14 @@ class PrivateNetwork(Construct):
         )
         _acknowledge_flow_log_role(flow_log)
 
-        self.vpc.add_gateway_endpoint(
+        s3_endpoint = self.vpc.add_gateway_endpoint(
             "S3Endpoint",
             service=ec2.GatewayVpcEndpointAwsService.S3,
             subnets=[self.subnet_selection],
         )
+        stack = Stack.of(self)
+        for statement in s3_gateway_statements(stack):
+            s3_endpoint.add_to_policy(statement)
         self.endpoint_security_group = ec2.SecurityGroup(
             self,
             "EndpointSecurityGroup",
@@ -129,7 +127,7 @@ class PrivateNetwork(Construct):
         if props.session_manager_endpoints:
             endpoints.update(SESSION_MANAGER_ENDPOINTS)
         for endpoint_id, service in endpoints.items():
-            self.vpc.add_interface_endpoint(
+            interface = self.vpc.add_interface_endpoint(
                 endpoint_id,
                 service=service,
                 subnets=self.subnet_selection,
@@ -137,6 +135,7 @@ class PrivateNetwork(Construct):
                 private_dns_enabled=True,
                 open=False,
             )
+            interface.add_to_policy(interface_statement(stack))
 
         self.workload_security_group = https_out_security_group(
             self,

@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 
 from stacks.nag import acknowledge_nist_hipaa, acknowledge_wildcards
 
 
 def allow(
-    role: iam.IRole,
+    target: iam.IRole | iam.ManagedPolicy,
     actions: Sequence[str],
     resources: Sequence[str],
-    conditions: dict[str, dict[str, str]] | None = None,
+    conditions: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> None:
-    """Adds one Allow statement to `role`'s principal policy."""
-    role.add_to_principal_policy(
-        iam.PolicyStatement(actions=list(actions), resources=list(resources), conditions=conditions)
+    """Adds one Allow statement to a role's principal policy, or to a managed policy."""
+    statement = iam.PolicyStatement(
+        actions=list(actions),
+        resources=list(resources),
+        conditions=dict(conditions) if conditions else None,
     )
+    if isinstance(target, iam.ManagedPolicy):
+        target.add_statements(statement)
+    else:
+        target.add_to_principal_policy(statement)
 
 
 GRANT_EVIDENCE: tuple[tuple[str, str], ...] = (
@@ -36,9 +44,10 @@ GRANT_EVIDENCE: tuple[tuple[str, str], ...] = (
         "resource is this stage's data key ARN only.",
     ),
     (
-        r"Resource::sagestack-[a-z0-9]+-(data|artifacts)-bucket-arn/([a-z-]+/)?\*",
+        r"Resource::sagestack-[a-z0-9]+-(data|artifacts)-bucket-arn/([a-z-]+/)*\*",
         "Objects of this stage's bucket, or of one writer's key prefix (training/, "
-        "data-capture/, batch-transform/): object keys are data chosen at run time.",
+        "training/sdk/..., data-capture/, batch-transform/): object keys are data chosen at "
+        "run time.",
     ),
     (
         r"Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
@@ -58,11 +67,16 @@ GRANT_EVIDENCE: tuple[tuple[str, str], ...] = (
         "replace them); the ARN is fixed to this account, region and resource type.",
     ),
     (
+        r"Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
+        r"model-package/sagestack-[a-z0-9]+/\*",
+        "Versions of this environment's model package group (named in "
+        "stacks/constructs/naming.py); version numbers are assigned by SageMaker at run time.",
+    ),
+    (
         r"Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:"
-        r"(stateMachine|execution):\*",
-        "The SDK starts and follows runs of the Training stack's state machine, whose name "
-        "CloudFormation generates in a stack deployed after this one; the ARN is fixed to this "
-        "account, region and Step Functions.",
+        r"execution:sagestack-[a-z0-9]+-(training|batch-transform):\*",
+        "Executions of this environment's state machines (names fixed in "
+        "stacks/constructs/naming.py); execution names are chosen at run time by the SDK.",
     ),
     (
         r"Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:"
@@ -93,17 +107,6 @@ def sagemaker_arn(stack: Stack, resource_type: str) -> str:
     return stack.format_arn(service="sagemaker", resource=resource_type, resource_name="*")
 
 
-def states_arn(stack: Stack, resource_type: str) -> str:
-    # Any state machine (or execution) of this account and region: the Training stack's
-    # generated name is unknown here (see grant_workbench).
-    return stack.format_arn(
-        service="states",
-        resource=resource_type,
-        resource_name="*",
-        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-    )
-
-
 def log_group_arn(stack: Stack, group: str, *, streams: bool) -> str:
     name = f"/aws/sagemaker/{group}" + (":log-stream:*" if streams else "")
     return stack.format_arn(
@@ -132,6 +135,57 @@ def grant_logs(role: iam.IRole, group: str) -> None:
     )
 
 
+READ_OBJECTS = ("s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging")
+READ_BUCKET = ("s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketLocation")
+WRITE_OBJECTS = (
+    "s3:PutObject",
+    "s3:PutObjectTagging",
+    "s3:AbortMultipartUpload",
+    "s3:DeleteObject",
+)
+"""s3:DeleteObject on a versioned bucket only adds a delete marker; the version stays."""
+
+
+def via_service(stack: Stack, *services: str) -> dict[str, dict[str, list[str]]]:
+    """kms:ViaService: the key is used only by these services on the role's behalf (for S3,
+    SSE-KMS on this environment's buckets), never by a direct kms:Decrypt with the role's
+    credentials."""
+    return {
+        "StringEquals": {
+            "kms:ViaService": [
+                f"{service}.{stack.region}.{stack.url_suffix}" for service in services
+            ]
+        }
+    }
+
+
+def grant_bucket_objects(
+    role: iam.IRole,
+    bucket: s3.IBucket,
+    key: kms.IKey,
+    *,
+    read: bool = False,
+    write: bool = False,
+    key_prefixes: Sequence[str] = ("",),
+) -> None:
+    """Object access to `bucket` under `key_prefixes`, and the data key through S3 only.
+
+    Explicit actions instead of CDK's grant_read/grant_write, whose action groups include
+    s3:DeleteObject* (so DeleteObjectVersion) and whose key grant has no kms:ViaService.
+    """
+    stack = Stack.of(role)
+    objects = [bucket.arn_for_objects(f"{prefix}*") for prefix in key_prefixes]
+    key_actions: list[str] = []
+    if read:
+        allow(role, READ_OBJECTS, objects)
+        allow(role, READ_BUCKET, [bucket.bucket_arn])
+        key_actions += ["kms:Decrypt"]
+    if write:
+        allow(role, WRITE_OBJECTS, objects)
+        key_actions += ["kms:Encrypt", "kms:GenerateDataKey", "kms:Decrypt"]
+    allow(role, sorted(set(key_actions)), [key.key_arn], via_service(stack, "s3"))
+
+
 def grant_volume_key(role: iam.IRole, key: kms.IKey) -> None:
     # SageMaker encrypts job and instance volumes with the CMK through grants it creates on the
     # role's behalf; GrantIsForAWSResource keeps the role from creating grants for itself.
@@ -145,7 +199,10 @@ def grant_volume_key(role: iam.IRole, key: kms.IKey) -> None:
 
 
 def grant_vpc_interfaces(
-    role: iam.IRole, subnets: Sequence[ec2.ISubnet], security_group: ec2.ISecurityGroup
+    role: iam.IRole,
+    vpc: ec2.IVpc,
+    subnets: Sequence[ec2.ISubnet],
+    security_group: ec2.ISecurityGroup,
 ) -> None:
     """The network-interface calls SageMaker makes with the role to run in our subnets."""
     stack = Stack.of(role)
@@ -185,6 +242,13 @@ def grant_vpc_interfaces(
             "ec2:DeleteNetworkInterfacePermission",
         ],
         [any_interface],
+        # Only interfaces in this VPC (the condition the SageMaker developer guide shows for
+        # these actions), not any interface of the account.
+        {
+            "ArnEquals": {
+                "ec2:Vpc": stack.format_arn(service="ec2", resource="vpc", resource_name=vpc.vpc_id)
+            }
+        },
     )
 
 
@@ -192,6 +256,7 @@ def grant_job_runtime(
     role: iam.IRole,
     *,
     key: kms.IKey,
+    vpc: ec2.IVpc,
     subnets: Sequence[ec2.ISubnet],
     security_group: ec2.ISecurityGroup,
     repository_arn: str,
@@ -215,6 +280,13 @@ def grant_job_runtime(
         conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
     )
     grant_logs(role, log_group_pattern)
-    grant_vpc_interfaces(role, subnets, security_group)
-    key.grant_encrypt_decrypt(role)
+    grant_vpc_interfaces(role, vpc, subnets, security_group)
+    # SageMaker encrypts the job's output and data capture with SSE-KMS through S3; its own
+    # use of the key on the job's behalf goes through the sagemaker service.
+    allow(
+        role,
+        ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+        [key.key_arn],
+        via_service(Stack.of(role), "s3", "sagemaker"),
+    )
     grant_volume_key(role, key)

@@ -16,7 +16,10 @@ class SdkInstallSource:
 
     wheel_filename: str
     wheel_s3_url: str
+    wheel_sha256: str
+    """Checked after the download: the installer refuses any other bytes."""
     constraints_s3_url: str
+    constraints_sha256: str
     region: str
     mirror: PackageMirrorRef
 
@@ -31,6 +34,8 @@ def fill(script: str, source: SdkInstallSource) -> str:
         "__WHEEL_FILENAME__": source.wheel_filename,
         "__WHEEL_S3_URL__": source.wheel_s3_url,
         "__CONSTRAINTS_S3_URL__": source.constraints_s3_url,
+        "__WHEEL_SHA256__": source.wheel_sha256,
+        "__CONSTRAINTS_SHA256__": source.constraints_sha256,
         "__REGION__": source.region,
         "__MIRROR_DOMAIN_OWNER__": source.mirror.domain_owner,
         "__MIRROR_DOMAIN__": source.mirror.domain_name,

@@ -18,6 +18,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
+from stacks.constructs.package_mirror import PackageMirrorRef
+from stacks.constructs.sdk_install import SdkInstallSource
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Zip entries carry a timestamp; a fixed one (the earliest zip can store) makes the archive a
@@ -206,7 +209,9 @@ class SdkWheelAsset(Construct):
         self.wheel_filename = wheel.filename
         """File name pip requires (name-version-tags.whl); S3 keys are content hashes instead."""
         self.asset = s3_assets.Asset(self, "Wheel", path=str(wheel.path))
+        self.wheel_sha256 = hashlib.sha256(wheel.path.read_bytes()).hexdigest()
         constraints = locked_constraints(REPO_ROOT, KERNEL_REQUIREMENTS).encode()
+        self.constraints_sha256 = hashlib.sha256(constraints).hexdigest()
         self.constraints_asset = s3_assets.Asset(
             self,
             "Constraints",
@@ -220,6 +225,18 @@ class SdkWheelAsset(Construct):
     @property
     def constraints_s3_url(self) -> str:
         return self.constraints_asset.s3_object_url
+
+    def install_source(self, region: str, mirror: PackageMirrorRef) -> SdkInstallSource:
+        """What the install scripts need of this wheel (names, URLs, hashes) and the mirror."""
+        return SdkInstallSource(
+            wheel_filename=self.wheel_filename,
+            wheel_s3_url=self.s3_url,
+            wheel_sha256=self.wheel_sha256,
+            constraints_s3_url=self.constraints_s3_url,
+            constraints_sha256=self.constraints_sha256,
+            region=region,
+            mirror=mirror,
+        )
 
     def read_statement(self) -> iam.PolicyStatement:
         """s3:GetObject on exactly the wheel and the constraints, not on the whole (shared)

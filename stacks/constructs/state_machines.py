@@ -66,6 +66,33 @@ def allow_logs_to_use_key(key: kms.IKey) -> None:
     )
 
 
+ONLY_FROM_RULE_SID = "EventBridgeOnlyFromItsRule"
+
+
+def only_from_rule(topic: sns.ITopic, rule: events.Rule) -> None:
+    """Confused-deputy protection for the topic's EventBridge publisher: CDK's SnsTopic target
+    allows events.amazonaws.com to publish with no condition, so any rule, of any account, could
+    publish here. This Deny lets through only ``rule`` (EventBridge sets aws:SourceArn to the
+    rule's ARN; EventBridge user guide, "Amazon SNS permissions").
+
+    One rule per topic: a second Deny for another rule would refuse the first one's messages.
+    """
+    if topic.node.try_find_child(ONLY_FROM_RULE_SID) is not None:
+        raise ValueError(f"{topic.node.path}: one EventBridge rule per topic")
+    assert isinstance(topic, Construct)
+    Construct(topic, ONLY_FROM_RULE_SID)  # the marker of that check; it adds no resource
+    topic.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid=ONLY_FROM_RULE_SID,
+            effect=iam.Effect.DENY,
+            principals=[iam.ServicePrincipal("events.amazonaws.com")],
+            actions=["sns:Publish"],
+            resources=[topic.topic_arn],
+            conditions={"ArnNotEquals": {"aws:SourceArn": rule.rule_arn}},
+        )
+    )
+
+
 def observed_state_machine(
     scope: Construct,
     *,
@@ -75,9 +102,14 @@ def observed_state_machine(
     timeout: Duration,
     log_retention: logs.RetentionDays,
     comment: str,
+    name: str | None = None,
 ) -> sfn.StateMachine:
     """A standard state machine with KMS-encrypted ALL-level logs, X-Ray tracing, and every
-    failed / timed-out / aborted execution published to ``topic``."""
+    failed / timed-out / aborted execution published to ``topic``.
+
+    ``name``: a physical name, so that policies in stacks deployed before this one can name
+    its ARN and its executions' ARNs exactly; None lets CloudFormation generate one.
+    """
     log_group = logs.LogGroup(
         scope,
         "ExecutionLogs",
@@ -92,6 +124,7 @@ def observed_state_machine(
         scope,
         "StateMachine",
         comment=comment,
+        state_machine_name=name,
         definition_body=sfn.DefinitionBody.from_chainable(definition),
         state_machine_type=sfn.StateMachineType.STANDARD,
         timeout=timeout,
@@ -100,7 +133,7 @@ def observed_state_machine(
             destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True
         ),
     )
-    events.Rule(
+    rule = events.Rule(
         scope,
         "ExecutionFailedRule",
         description="Publishes failed, timed-out and aborted executions to the topic.",
@@ -114,6 +147,7 @@ def observed_state_machine(
         ),
         targets=[targets.SnsTopic(topic)],
     )
+    only_from_rule(topic, rule)
     policy = state_machine.role.node.try_find_child("DefaultPolicy")
     acknowledge(
         policy or state_machine.role,

@@ -148,13 +148,15 @@ def _notebook_statements(assembly: Path) -> list[dict[str, Any]]:
         for s in stacks_of(assembly / f"assembly-SageStack-{ENV}")
         if s.display_name.endswith("/Iam")
     )
+    # Its DefaultPolicy and the managed policy of its conditioned SageMaker calls.
     policies = [
         r["Properties"]["PolicyDocument"]["Statement"]
         for logical_id, r in iam.template["Resources"].items()
-        if r["Type"] == "AWS::IAM::Policy" and logical_id.startswith("JobRolesNotebookRole")
+        if r["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+        and logical_id.startswith("JobRolesNotebookRole")
     ]
-    assert len(policies) == 1, "the notebook role has one DefaultPolicy"
-    return [s for s in policies[0] if s["Effect"] == "Allow"]
+    assert len(policies) == 2, "the notebook role has a DefaultPolicy and a SageMakerPolicy"
+    return [s for policy in policies for s in policy if s["Effect"] == "Allow"]
 
 
 def _allows(statement: dict[str, Any], action: str) -> bool:

@@ -185,10 +185,12 @@ def test_exports_have_stable_environment_scoped_names(synth: Synth) -> None:
 
 
 def test_stack_tags_come_from_config(synth: Synth) -> None:
+    # Plus the environment tag the workbench roles' grants are scoped by.
     assert synth.stack_properties("prod", "Data")["tags"] == {
         "environment": "prod",
         "owner": "ml-platform",
         "project": "sagestack",
+        "sagestack:environment": "prod",
     }
 
 

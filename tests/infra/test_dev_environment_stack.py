@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from typing import Any
 
 import pytest
@@ -101,6 +102,8 @@ def test_lifecycle_arms_the_idle_stop_with_configured_minutes(
     script = _on_start_script(synth, env)
     assert f"idle_stop.py --idle-minutes {minutes} --region <AWS::Region>" in script
     assert "systemctl enable --now sagestack-idle-stop.timer" in script
+    # The unit does not run as root (issue 17, item 8).
+    assert "\nUser=ec2-user\nNoNewPrivileges=yes\n" in script
     assert "def should_stop(" in script  # the script itself is embedded; nothing is fetched
     assert len(base64.b64encode(script.encode())) < 16384  # the lifecycle content limit
 
@@ -263,3 +266,23 @@ def test_dev_box_role_has_no_managed_policies_but_session_manager_channels(synth
         for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
     }
     assert {"ssmmessages:OpenDataChannel", "ssm:UpdateInstanceInformation"} <= actions
+
+
+def test_both_installers_refuse_a_wheel_other_than_the_synthesized_one(synth: Synth) -> None:
+    """Issue 17, item 8: the SDK wheel and constraints are checked against their sha256."""
+    (wheel,) = synth.outdir.glob("asset.*.whl")
+    (constraints,) = synth.outdir.glob("asset.*.txt")
+    digests = {
+        name: hashlib.sha256(path.read_bytes()).hexdigest()
+        for name, path in (("wheel", wheel), ("constraints", constraints))
+    }
+    instance = _only(synth.resources("dev", "DevEnvironment", "AWS::EC2::Instance"))
+    for script, folder in (
+        (_on_start_script(synth, "dev"), "$STATE"),
+        (flatten_reference(instance["UserData"]["Fn::Base64"]), "$OPT"),
+    ):
+        _assert_script(
+            script,
+            f'echo "{digests["wheel"]}  $WHEEL" | sha256sum --check --quiet --strict -',
+            f'echo "{digests["constraints"]}  {folder}/constraints.txt" | sha256sum --check',
+        )

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import ast
-import fnmatch
 import ipaddress
 from pathlib import Path
 
 import pytest
 from aws_cdk.assertions import Match
-
-from stacks.constructs.private_network import AL2023_REPOSITORY_BUCKET
 
 from .conftest import ENVIRONMENTS, Synth
 
@@ -200,34 +197,3 @@ def test_every_aws_service_the_sdk_calls_has_a_vpc_endpoint(synth: Synth, env: s
         s: sorted(services[s]) for s in services if BOTO3_ENDPOINT_SERVICES[s] not in endpoints
     }
     assert not missing, f"no VPC endpoint for what the SDK calls: {missing}"
-
-
-def _covers(patterns: str | list[str], value: str) -> bool:
-    return any(
-        fnmatch.fnmatchcase(value, p)
-        for p in ([patterns] if isinstance(patterns, str) else patterns)
-    )
-
-
-@pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_the_s3_gateway_endpoint_lets_dnf_reach_the_al2023_repositories(
-    synth: Synth, env: str
-) -> None:
-    """The notebook and the dev box install Python 3.11 with dnf from AL2023's S3-served
-    repositories through this endpoint: no policy (all of S3), or one that allows them."""
-    gateways = [
-        e["Properties"]
-        for e in synth.resources(env, "Network", "AWS::EC2::VPCEndpoint").values()
-        if e["Properties"].get("VpcEndpointType", "Gateway") == "Gateway"
-    ]
-    assert len(gateways) == 1
-    policy = gateways[0].get("PolicyDocument")
-    if policy is None:
-        return
-    arn = f"arn:aws:s3:::{AL2023_REPOSITORY_BUCKET.format(region='eu-west-1')}/repodata.xml"
-    verdicts = {
-        s["Effect"]
-        for s in policy["Statement"]
-        if _covers(s.get("Action", []), "s3:GetObject") and _covers(s.get("Resource", []), arn)
-    }
-    assert verdicts == {"Allow"}, policy

@@ -270,6 +270,8 @@ def test_custom_fit_creates_a_training_job_with_the_platform_settings(
     assert request["EnableNetworkIsolation"] is True
     assert request["EnableInterContainerTrafficEncryption"] is True
     assert request["EnableManagedSpotTraining"] is True
+    # The workbench roles' Create* grants require this environment's tag (aws:RequestTag).
+    assert {"Key": "sagestack:environment", "Value": "dev"} in request["Tags"]
 
     # moto holds the same job, and the code archive is what packaging built.
     described = deployed.client("sagemaker").describe_training_job(TrainingJobName=name)
@@ -347,6 +349,10 @@ def test_xgboost_deploy_creates_model_config_and_endpoint(deployed: Deployed) ->
     assert create_model["EnableNetworkIsolation"] is True
     (config,) = deployed.params("sagemaker", "CreateEndpointConfig")
     assert config["KmsKeyId"] == deployed["kms-key-arn"]
+    (endpoint,) = deployed.params("sagemaker", "CreateEndpoint")
+    environment_tag = {"Key": "sagestack:environment", "Value": "dev"}
+    for request in (create_model, config, endpoint):
+        assert environment_tag in request["Tags"]
     assert config["ProductionVariants"] == [
         {
             "VariantName": "AllTraffic",
@@ -396,13 +402,11 @@ def test_xgboost_deploy_creates_model_config_and_endpoint(deployed: Deployed) ->
     predictor.delete()  # a second delete is harmless
 
 
-def test_custom_serverless_deploy_ships_the_archive_as_built(
-    deployed: Deployed, tmp_path: Path
-) -> None:
+def test_custom_deploy_ships_the_archive_as_built(deployed: Deployed, tmp_path: Path) -> None:
     archive = tmp_path / "model.tar.gz"
     archive.write_bytes(_tar({"model.pkl": b"x", "code/sagestack_serve.py": b"# handler"}))
     model = NearestCentroid(image_uri=CUSTOM_IMAGE, boto_session=deployed.session)
-    predictor = model.deploy(PredictorInstance.serverless(3072, 4), S3DataSource.local(archive))
+    predictor = model.deploy(PredictorInstance("ml.m5.large"), S3DataSource.local(archive))
     (create_model,) = deployed.params("sagemaker", "CreateModel")
     container = create_model["PrimaryContainer"]
     assert container["Image"] == CUSTOM_IMAGE
@@ -412,14 +416,24 @@ def test_custom_serverless_deploy_ships_the_archive_as_built(
         "code/sagestack_serve.py",
         "model.pkl",
     ]
-    assert "VpcConfig" not in create_model and "EnableNetworkIsolation" not in create_model
+    # What the workbench roles' CreateModel and CreateEndpointConfig conditions require.
+    assert create_model["EnableNetworkIsolation"] is True
+    assert create_model["VpcConfig"]["Subnets"] == deployed["subnet-ids"].split(",")
     (config,) = deployed.params("sagemaker", "CreateEndpointConfig")
-    assert "KmsKeyId" not in config
-    assert config["ProductionVariants"][0]["ServerlessConfig"] == {
-        "MemorySizeInMB": 3072,
-        "MaxConcurrency": 4,
-    }
+    assert config["KmsKeyId"] == deployed["kms-key-arn"]
     predictor.delete()
+
+
+def test_fails_on_a_serverless_deploy_before_creating_anything(
+    deployed: Deployed, tmp_path: Path
+) -> None:
+    archive = tmp_path / "model.tar.gz"
+    archive.write_bytes(_tar({"model.pkl": b"x", "code/sagestack_serve.py": b"# handler"}))
+    model = NearestCentroid(image_uri=CUSTOM_IMAGE, boto_session=deployed.session)
+    with pytest.raises(ConfigurationError, match="neither in a VPC nor network-isolated"):
+        model.deploy(PredictorInstance.serverless(3072, 4), S3DataSource.local(archive))
+    assert deployed.operations("sagemaker") == []
+    assert deployed.operations("s3") == []
 
 
 def test_a_local_xgboost_archive_is_repacked_and_uploaded(

@@ -15,6 +15,12 @@ cat > /etc/systemd/system/sagestack-idle-stop.service <<UNIT
 Description=Stop this notebook instance when Jupyter is idle
 [Service]
 Type=oneshot
+# Not root: the notebook's own user (Jupyter runs as it and reads the instance metadata file);
+# it needs only the instance role's credentials, which any local user gets from IMDS.
+User=ec2-user
+NoNewPrivileges=yes
+ProtectSystem=strict
+PrivateTmp=yes
 ExecStart=/usr/bin/python3 /usr/local/lib/sagestack/idle_stop.py --idle-minutes __IDLE_MINUTES__ --region __REGION__
 UNIT
 cat > /etc/systemd/system/sagestack-idle-stop.timer <<UNIT

@@ -12,6 +12,9 @@ dnf install -y -q python3.11 python3.11-pip
 mkdir -p "$OPT"
 aws s3 cp --quiet "__WHEEL_S3_URL__" "$WHEEL" --region "__REGION__"
 aws s3 cp --quiet "__CONSTRAINTS_S3_URL__" "$OPT/constraints.txt" --region "__REGION__"
+# Exactly the bytes synth built (their sha256 is in this script), whatever the S3 object is now.
+echo "__WHEEL_SHA256__  $WHEEL" | sha256sum --check --quiet --strict -
+echo "__CONSTRAINTS_SHA256__  $OPT/constraints.txt" | sha256sum --check --quiet --strict -
 python3.11 -m venv "$OPT/venv"
 PIP_INDEX_URL="$(mirror_index_url)"
 export PIP_INDEX_URL

@@ -37,6 +37,9 @@ if ! "$VENV/bin/python" -c 'import sys; assert sys.version_info[:2] == (3, 11)' 
 fi
 aws s3 cp --quiet "__WHEEL_S3_URL__" "$WHEEL" --region "__REGION__"
 aws s3 cp --quiet "__CONSTRAINTS_S3_URL__" "$STATE/constraints.txt" --region "__REGION__"
+# Exactly the bytes synth built (their sha256 is in this script), whatever the S3 object is now.
+echo "__WHEEL_SHA256__  $WHEEL" | sha256sum --check --quiet --strict -
+echo "__CONSTRAINTS_SHA256__  $STATE/constraints.txt" | sha256sum --check --quiet --strict -
 stamp="$(cat "$WHEEL" "$STATE/constraints.txt" | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$STATE/installed" 2>/dev/null || true)" != "$stamp" ]; then
   PIP_INDEX_URL="$(mirror_index_url)"

@@ -10,8 +10,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks.constructs.image_uri import XGBOOST_VERSION
-from stacks.constructs.job_access import sync_rule_statement, volume_grant_statement
-from stacks.constructs.naming import execution_job_name, sagemaker_arn
+from stacks.constructs.job_access import sync_rule_statement, volume_grant_statements
+from stacks.constructs.naming import execution_job_name, job_tags, sagemaker_arn
 from stacks.constructs.serving.props import EndpointProps
 from stacks.constructs.state_machines import SAGEMAKER_THROTTLING_ERRORS, observed_state_machine
 from stacks.nag import acknowledge, acknowledge_nist_hipaa
@@ -86,7 +86,7 @@ def add_batch_transform(
                     "InstanceCount.$": "$.request.instance_count",
                     "VolumeKmsKeyId": p.encryption_key.key_arn,
                 },
-                "Tags": [{"Key": "sagestack:execution", "Value.$": "$$.Execution.Name"}],
+                "Tags": job_tags(p.environment_tag),
             },
             "ResultSelector": {
                 "transform_job_name.$": "$.TransformJobName",
@@ -109,6 +109,7 @@ def add_batch_transform(
         topic=topic,
         timeout=Duration.hours(24),
         log_retention=p.log_retention,
+        name=p.transform_state_machine_name,
         comment=(
             f"Batch transform (SplitType Line, MultiRecord) with XGBoost {XGBOOST_VERSION} "
             "and this construct's model."
@@ -130,7 +131,8 @@ def add_batch_transform(
     state_machine.add_to_role_policy(
         sync_rule_statement("StepFunctionsGetEventsForSageMakerTransformJobsRule")
     )
-    state_machine.add_to_role_policy(volume_grant_statement(p.encryption_key))
+    for statement in volume_grant_statements(p.encryption_key):
+        state_machine.add_to_role_policy(statement)
     policy = state_machine.role.node.find_child("DefaultPolicy")
     acknowledge_nist_hipaa(
         policy,

@@ -198,6 +198,11 @@ class EndpointProps(ServingSettings):
     """MaxConcurrentTransforms per instance (payload x concurrency <= 100); default 1."""
     transform_job_name_prefix: str = "sagestack-batch"
     """Transform job names are ``<prefix>-<32 hex>``; at most 30 characters."""
+    transform_state_machine_name: str | None = None
+    """Physical name of the batch transform state machine; default: generated."""
+    environment_tag: str | None = None
+    """``sagestack:environment`` tag on the transform jobs it starts, so the workbench roles may
+    stop them (their changes are scoped by that tag); default: no such tag."""
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
     """Retention of the transform state machine's execution log; default one year."""
     model_artifacts_prefix: str = "models/"

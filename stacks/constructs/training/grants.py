@@ -10,7 +10,7 @@ from stacks.constructs.job_access import (
     data_key_statements,
     pass_role_statement,
     sync_rule_statement,
-    volume_grant_statement,
+    volume_grant_statements,
 )
 from stacks.constructs.naming import sagemaker_arn
 from stacks.constructs.source_asset import SourceAsset
@@ -50,7 +50,8 @@ def grant_state_machine(state_machine: sfn.StateMachine, p: TrainingJobProps) ->
     )
     state_machine.add_to_role_policy(pass_role_statement([p.training_role]))
     state_machine.add_to_role_policy(sync_rule_statement(rule))
-    state_machine.add_to_role_policy(volume_grant_statement(p.encryption_key))
+    for statement in volume_grant_statements(p.encryption_key):
+        state_machine.add_to_role_policy(statement)
     policy = state_machine.role.node.find_child("DefaultPolicy")
     group = p.model_package_group_name
     acknowledge(

@@ -16,6 +16,7 @@ from sagestack.contract.launch import (
     training_entrypoint,
 )
 from sagestack.contract.paths import CHECKPOINT_DIR
+from stacks.constructs.naming import job_tags
 from stacks.constructs.source_asset import SourceAsset
 from stacks.constructs.training.props import S3Distribution, TrainingJobProps, TrainingMode
 
@@ -56,7 +57,7 @@ class JobDefinition:
             "TrainingJobName.$": "$.job_name",
             "HyperParameters.$": "$.hyperparameters",
             **self._shared_parameters("$.checkpoint_s3_uri"),
-            "Tags": [{"Key": "sagestack:execution", "Value.$": "$$.Execution.Name"}],
+            "Tags": job_tags(self.props.environment_tag),
         }
         return sfn.CustomState(
             scope,
@@ -118,7 +119,7 @@ class JobDefinition:
                 "TrainingJobEarlyStoppingType": "Off" if tuning.strategy == "Hyperband" else "Auto",
             },
             "TrainingJobDefinition": definition,
-            "Tags": [{"Key": "sagestack:execution", "Value.$": "$$.Execution.Name"}],
+            "Tags": job_tags(self.props.environment_tag),
         }
         return sfn.CustomState(
             scope,

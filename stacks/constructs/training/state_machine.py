@@ -39,6 +39,7 @@ def training_state_machine(
         topic=topic,
         timeout=Duration.seconds(_timeout_s(p)),
         log_retention=p.log_retention,
+        name=p.state_machine_name,
         comment=(
             f"Trains XGBoost {XGBOOST_VERSION} ({p.mode.value} mode), gates on "
             f"{p.gate_metric_name} and registers in {p.model_package_group_name}."

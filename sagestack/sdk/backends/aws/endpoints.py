@@ -35,6 +35,12 @@ if TYPE_CHECKING:
 
 VARIANT_NAME = "AllTraffic"
 CONTAINER_LOG_LEVEL = "20"
+SERVERLESS_REFUSED = (
+    "PredictorInstance.serverless(...) cannot be deployed to a SageStack environment: SageMaker "
+    "Serverless Inference runs neither in a VPC nor network-isolated, and the environment's "
+    "roles create only models that do (so a model's code cannot send data out). Deploy with "
+    "an instance type, e.g. PredictorInstance('ml.m5.large'), or 'local' on this machine."
+)
 
 
 def _archive_has(archive: Path, member: str) -> bool:
@@ -162,6 +168,8 @@ def deploy_aws(model: Model, instance: PredictorInstance, artifacts: S3DataSourc
     Model role, KMS, VPC and network isolation for instance variants; the inference code inside
     model.tar.gz under code/. Whatever was created is deleted again if the endpoint fails.
     """
+    if instance.is_serverless:
+        raise ConfigurationError(SERVERLESS_REFUSED)
     platform = connect_model(model)
     with platform.errors():
         model_data_url = serving_archive(platform, model, artifacts)
@@ -193,14 +201,13 @@ def deploy_aws(model: Model, instance: PredictorInstance, artifacts: S3DataSourc
             "ProductionVariants": [_variant(name, instance)],
             "Tags": tags,
         }
-        # Serverless variants take neither a VPC, network isolation nor a volume key.
-        if not instance.is_serverless:
-            create_model["VpcConfig"] = {
-                "SecurityGroupIds": platform.security_group_ids,
-                "Subnets": platform.subnet_ids,
-            }
-            create_model["EnableNetworkIsolation"] = True
-            config["KmsKeyId"] = platform.kms_key_arn
+        # What the workbench roles' CreateModel/CreateEndpointConfig conditions require.
+        create_model["VpcConfig"] = {
+            "SecurityGroupIds": platform.security_group_ids,
+            "Subnets": platform.subnet_ids,
+        }
+        create_model["EnableNetworkIsolation"] = True
+        config["KmsKeyId"] = platform.kms_key_arn
         created = False
         try:
             sagemaker.create_model(**create_model)

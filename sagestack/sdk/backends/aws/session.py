@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
+from sagestack.contract.tags import ENVIRONMENT_TAG
 from sagestack.sdk.errors import ConfigurationError
 from sagestack.sdk.images import image_region, xgboost_image_uri
 from sagestack.sdk.platform import Platform, connect
@@ -30,9 +31,11 @@ def connect_model(model: Model) -> Platform:
 
 
 def resource_tags(platform: Platform, model: Model) -> list[dict[str, str]]:
+    """The tags of every SageMaker resource the SDK creates: the environment tag is required by
+    the workbench roles' Create* grants (aws:RequestTag) and scopes later changes to it."""
     cls = type(model)
     return [
-        {"Key": "sagestack:environment", "Value": platform.environment},
+        {"Key": ENVIRONMENT_TAG, "Value": platform.environment},
         {"Key": "sagestack:model", "Value": f"{cls.__module__}.{cls.__qualname__}"[:256]},
     ]
 
