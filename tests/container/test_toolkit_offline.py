@@ -158,7 +158,10 @@ def test_toolkit_training_replaces_the_reason_but_logs_it(tmp_path: Path) -> Non
     )
     assert done.returncode != 0
     assert _failure(opt_ml).startswith("ExecuteUserScriptError")
-    assert "header" in done.stdout + done.stderr
+    # The script's one line is the log's last before the toolkit's error (as README says).
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    toolkit_error = next(i for i, line in enumerate(lines) if "ExecuteUserScriptError" in line)
+    assert lines[toolkit_error - 1].startswith("ERROR: ") and "header" in lines[toolkit_error - 1]
 
 
 def _requests(rows: np.ndarray) -> list[dict[str, Any]]:
