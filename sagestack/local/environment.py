@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sagestack.contract.hyperparameters import decode_value, encode_value
+from sagestack.contract.launch import CODE_CHANNEL
 from sagestack.local.hyperparameters import (
     SAGEMAKER_PREFIX,
     legacy_cmd_args,
     user_hyperparameters,
 )
-from sagestack.local.jobdir import CODE_CHANNEL, HostDir
+from sagestack.local.jobdir import HostDir
 
 LEGACY = "legacy"
 V3 = "v3"

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sagestack.contract.launch import CODE_CHANNEL
 from sagestack.local.channels import Channel, local_files
 
-# The v3 SDK adds these two channels itself (ModelTrainer source_code), so a script run that
-# way sees them in SM_CHANNELS and inputdataconfig.json; emulating them catches scripts that
-# reject unknown channels.
-CODE_CHANNEL = "code"
+# The v3 SDK adds these two channels itself (ModelTrainer source_code; CODE_CHANNEL is also the
+# one our ContainerEntrypoint unpacks), so a script run that way sees them in SM_CHANNELS and
+# inputdataconfig.json; emulating them catches scripts that reject unknown channels.
 DRIVERS_CHANNEL = "sm_drivers"
 INSTANCE_GROUP = "homogeneousCluster"
 NETWORK_INTERFACE = "eth0"

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import shlex
-import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext, suppress
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 
 from rich.console import Console
 
@@ -31,6 +26,7 @@ from sagestack.local.environment import (
     JobContext,
     training_environment,
 )
+from sagestack.local.hosts import TAIL_LINES, HostRun, supervise
 from sagestack.local.hyperparameters import (
     legacy_cmd_args,
     to_hyperparameters_json,
@@ -44,9 +40,7 @@ from sagestack.local.s3_input import fetch_channels
 _MAX_HYPERPARAMETERS = 100
 _MAX_HYPERPARAMETER_CHARS = 2500
 _FAILURE_REASON_CHARS = 1024  # DescribeTrainingJob.FailureReason keeps the first 1024 chars
-_TAIL_LINES = 20
 STATUS_FILE = "status.json"
-_STOP_GRACE_S = 5.0
 # Inherited variables that would leak another job's contract into this one.
 _CONTAINER_PREFIXES = ("SM_", "SAGEMAKER_", "TRAINING_JOB_")
 _ACCOUNT = "000000000000"
@@ -175,47 +169,6 @@ def _region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
-@dataclass
-class _HostRun:
-    host_dir: HostDir
-    command: list[str]
-    process: subprocess.Popen[bytes]
-    log_path: Path
-    tail: list[str] = field(default_factory=list)
-
-
-def _pump(run: _HostRun, lines: queue.Queue[tuple[str, str | None]]) -> None:
-    """Copy one host's output to its log file and the shared queue, line by line."""
-    stream = run.process.stdout
-    assert stream is not None
-    with run.log_path.open("w", encoding="utf-8") as log:
-        for raw in iter(stream.readline, b""):
-            text = raw.decode("utf-8", errors="replace")
-            log.write(text)
-            log.flush()
-            lines.put((run.host_dir.host, text))
-    lines.put((run.host_dir.host, None))
-
-
-def _stop(runs: Sequence[_HostRun]) -> None:
-    """SIGTERM every live host, SIGKILL what is left after a grace period (as SageMaker)."""
-    live = [r for r in runs if r.process.poll() is None]
-    for run in live:
-        _signal_group(run.process, signal.SIGTERM)
-    deadline = time.monotonic() + _STOP_GRACE_S
-    for run in live:
-        try:
-            run.process.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            _signal_group(run.process, signal.SIGKILL)
-            run.process.wait()
-
-
-def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
-    with suppress(ProcessLookupError):
-        os.killpg(process.pid, sig)
-
-
 def _read_failure(host_dir: HostDir) -> str:
     try:
         return host_dir.failure_file.read_text(encoding="utf-8", errors="replace").strip()
@@ -223,9 +176,9 @@ def _read_failure(host_dir: HostDir) -> str:
         return ""
 
 
-def _toolkit_failure_text(run: _HostRun, launch: str) -> str:
+def _toolkit_failure_text(run: HostRun, launch: str) -> str:
     """What the toolkit writes when the script left no failure file of its own."""
-    tail = "".join(run.tail[-_TAIL_LINES:]).rstrip()
+    tail = "".join(run.tail[-TAIL_LINES:]).rstrip()
     if launch == LEGACY:
         return f'ExecuteUserScriptError:\nCommand "{shlex.join(run.command)}"\n{tail}'.rstrip()
     return tail or "Training Execution failed."
@@ -301,7 +254,7 @@ def run_training_job(
     command = entry_command(launch, entry_point, hps_json)
     (job_dir / "logs").mkdir(parents=True)
 
-    runs: list[_HostRun] = []
+    runs: list[HostRun] = []
     for host_dir in host_dirs:
         input_data_config = layout_host(
             host_dir,
@@ -337,7 +290,7 @@ def run_training_job(
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own group, so stopping it reaches its children
         )
-        runs.append(_HostRun(host_dir, command, process, job_dir / "logs" / f"{host_dir.host}.log"))
+        runs.append(HostRun(host_dir, command, process, job_dir / "logs" / f"{host_dir.host}.log"))
 
     started = time.monotonic()
     monitor = LogMonitor(spec.metric_definitions)
@@ -350,7 +303,7 @@ def run_training_job(
     )
     interrupted = False
     try:
-        stopped_reason = _supervise(runs, monitor, display, spec.max_runtime_s, started)
+        stopped_reason = supervise(runs, monitor, display, spec.max_runtime_s, started)
     except KeyboardInterrupt:
         interrupted, stopped_reason = True, "Interrupted (Ctrl-C or SIGTERM to sagestack)"
     duration = time.monotonic() - started
@@ -372,84 +325,8 @@ def run_training_job(
     return result
 
 
-@contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """Treat SIGTERM like Ctrl-C while a job runs, so the hosts (in their own sessions) are
-    stopped rather than orphaned when this process is asked to stop."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _supervise(
-    runs: Sequence[_HostRun],
-    monitor: LogMonitor,
-    display: JobDisplay | None,
-    max_runtime_s: float | None,
-    started: float,
-) -> str | None:
-    """Stream every host's log until all exit; returns why the job was stopped, if it was.
-
-    One failed host fails the job, so the others are stopped rather than left waiting for
-    it in a collective (SageMaker does the same).
-    """
-    lines: queue.Queue[tuple[str, str | None]] = queue.Queue()
-    by_host = {run.host_dir.host: run for run in runs}
-    master = runs[0].host_dir.host
-    for run in runs:
-        threading.Thread(target=_pump, args=(run, lines), daemon=True).start()
-    multi = len(runs) > 1
-    open_streams = len(runs)
-    stopped_reason: str | None = None
-    with _terminate_as_interrupt(), display if display is not None else nullcontext():
-        if display is not None:
-            display.line(f"$ {shlex.join(runs[0].command)}", host=None)
-        try:
-            while open_streams:
-                try:
-                    host, text = lines.get(timeout=0.2)
-                except queue.Empty:
-                    host, text = "", None
-                else:
-                    if text is None:
-                        open_streams -= 1
-                        continue
-                    run = by_host[host]
-                    run.tail = (run.tail + [text])[-_TAIL_LINES:]
-                    advanced = monitor.feed(text) if host == master else False
-                    if display is not None:
-                        display.line(text, host if multi else None)
-                        if advanced:
-                            display.rounds(monitor.rounds_done)
-                if stopped_reason is None:
-                    if max_runtime_s is not None and time.monotonic() - started > max_runtime_s:
-                        stopped_reason = f"MaxRuntimeExceeded: the job ran over {max_runtime_s} s"
-                        _stop(runs)
-                    elif any(r.process.poll() not in (None, 0) for r in runs) and any(
-                        r.process.poll() is None for r in runs
-                    ):
-                        _stop(runs)
-        except KeyboardInterrupt:
-            _stop(runs)
-            raise
-        for run in runs:
-            run.process.wait()
-        if display is not None:
-            display.finish(monitor.rounds_done)
-    return stopped_reason
-
-
 def _finish(
-    runs: Sequence[_HostRun],
+    runs: Sequence[HostRun],
     *,
     name: str,
     job_dir: Path,

@@ -11,8 +11,9 @@ import difflib
 import functools
 from dataclasses import dataclass
 
+from sagestack.contract.stopping import MAX_RUNTIME_S, default_max_wait_s
+
 LOCAL = "local"
-MAX_RUNTIME_S = 28 * 24 * 3600  # StoppingCondition.MaxRuntimeInSeconds upper bound
 SERVERLESS_MEMORY_MIB = (1024, 2048, 3072, 4096, 5120, 6144)
 
 
@@ -107,7 +108,7 @@ class TrainingInstance:
     @property
     def resolved_max_wait_s(self) -> int:
         """MaxWaitTimeInSeconds for a spot job."""
-        return self.max_wait_s or min(2 * self.max_runtime_s, MAX_RUNTIME_S)
+        return self.max_wait_s or default_max_wait_s(self.max_runtime_s)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from sagestack.local.archive import ArchiveError, extract_tar_gz
 from sagestack.serving.balance import ABSENT, LoadBoard
 from sagestack.serving.config import ServeConfig
 from sagestack.serving.handlers import module_name
+from sagestack.serving.install_step import offline_install_error
 
 MAX_STARTUP_FAILURES = 3  # consecutive failed restarts of one worker before giving up
 _BACKOFF_MAX_S = 10.0
@@ -342,6 +343,9 @@ def serve(
         if program is None:
             program = detect_program(code_dir, model_dir)
         code = resolve_code_dir(code_dir, model_dir, program)
+        install_error = offline_install_error(code)
+        if install_error is not None:
+            raise StartupError(install_error)
         listener = listen_socket(host, port)
         config = ServeConfig(
             model_dir=str(model_dir),

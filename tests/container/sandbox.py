@@ -98,6 +98,9 @@ def run_in_image(
         "XDG_CACHE_HOME": str(home / ".cache"),
         "PIP_CONFIG_FILE": os.devnull,
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        # With no route, every retry fails the same way at once; pip's five retries with backoff
+        # would only add ~8 s to each install that needs an index (same outcome, same message).
+        "PIP_RETRIES": "0",
         "PYTHONPATH": str(HERE),
         "LANG": "C.UTF-8",
         "AWS_REGION": "eu-west-1",

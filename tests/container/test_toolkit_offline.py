@@ -26,6 +26,7 @@ from sagestack.contract.launch import (
     training_entrypoint,
 )
 from sagestack.serving.endpoint import start_local_endpoint
+from sagestack.serving.supervisor import StartupError
 from stacks.constructs.source_asset import archive_bytes
 from stacks.constructs.training.construct import code_asset_props
 
@@ -157,7 +158,10 @@ def test_toolkit_training_replaces_the_reason_but_logs_it(tmp_path: Path) -> Non
     )
     assert done.returncode != 0
     assert _failure(opt_ml).startswith("ExecuteUserScriptError")
-    assert "header" in done.stdout + done.stderr
+    # The script's one line is the log's last before the toolkit's error (as README says).
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    toolkit_error = next(i for i, line in enumerate(lines) if "ExecuteUserScriptError" in line)
+    assert lines[toolkit_error - 1].startswith("ERROR: ") and "header" in lines[toolkit_error - 1]
 
 
 def _requests(rows: np.ndarray) -> list[dict[str, Any]]:
@@ -238,3 +242,36 @@ def test_endpoint_without_the_fix_never_answers_ping(
     assert served["ping"] is None
     assert served["server_exited"] is not None
     assert "InstallModuleError" in served["server_output"]
+
+
+def test_code_that_cannot_be_installed_offline_fails_locally_with_the_toolkits_error(
+    trained: tuple[Path, Any], tmp_path: Path
+) -> None:
+    """A requirements.txt naming a package the image lacks: the container's install needs an
+    index and the endpoint never starts; the local runtime refuses to start with the same error."""
+    opt_ml, done = trained
+    assert done.returncode == 0
+    model_dir = tmp_path / "model"
+    shutil.copytree(opt_ml / "model", model_dir)
+    missing = "sagestack-no-such-package==1.0"
+    (model_dir / "code" / "requirements.txt").write_text(f"numpy\n{missing}\n")
+
+    served = _serve(
+        tmp_path / "container", model_dir, dict(TOOLKIT_OFFLINE_INSTALL_ENVIRONMENT), _rows(2, 5)
+    )
+    assert served["ping"] is None
+    container = served["server_output"]
+    assert "InstallModuleError" in container, container[-3000:]
+    pip_lines = (
+        f"ERROR: Could not find a version that satisfies the requirement {missing} "
+        f"(from versions: none)\nERROR: No matching distribution found for {missing}\n"
+    )
+    assert pip_lines in container, container[-3000:]
+
+    log = (tmp_path / "local.log").open("wb")
+    with pytest.raises(StartupError) as failed, start_local_endpoint(model_dir, workers=1, log=log):
+        pass
+    local = str(failed.value)
+    assert "InstallModuleError" in local and "pip install . -r requirements.txt" in local
+    assert pip_lines in local
+    assert "requirements.txt line 2" in local  # numpy on line 1 is installed on both sides

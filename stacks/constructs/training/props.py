@@ -17,6 +17,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 
 from sagestack.contract import metrics, patterns
+from sagestack.contract.stopping import MAX_RUNTIME_S, default_max_wait_s
 from stacks.constructs import prop_checks
 
 _METRIC_NAME_RE = re.compile(r"^[a-z0-9@_.-]+$", re.IGNORECASE)
@@ -92,10 +93,6 @@ class TuningProps:
     """Tuning job names are ``<prefix>-<8 hex>`` (32 characters at most); default sagestack-tune."""
 
 
-MAX_RUNTIME_LIMIT_S = 28 * 24 * 3600
-"""SageMaker's ceiling for MaxRuntimeInSeconds and MaxWaitTimeInSeconds (28 days)."""
-
-
 @dataclass(frozen=True, kw_only=True)
 class TrainingSettings:
     """What an environment's ``training`` section in cdk.json sets, under the same names.
@@ -140,7 +137,7 @@ class TrainingSettings:
     def __post_init__(self) -> None:
         wait_s = self.max_wait_s
         if wait_s is None:
-            wait_s = min(2 * self.max_runtime_s, MAX_RUNTIME_LIMIT_S)
+            wait_s = default_max_wait_s(self.max_runtime_s)
             object.__setattr__(self, "max_wait_s", wait_s)  # frozen: resolved once, here
         check = prop_checks.check
         check(
@@ -181,17 +178,17 @@ class TrainingSettings:
             "between 1 and 100",
         )
         check(
-            1 <= self.max_runtime_s <= MAX_RUNTIME_LIMIT_S,
+            1 <= self.max_runtime_s <= MAX_RUNTIME_S,
             "max_runtime_s",
             self.max_runtime_s,
-            f"between 1 and {MAX_RUNTIME_LIMIT_S} seconds",
+            f"between 1 and {MAX_RUNTIME_S} seconds",
         )
         if self.use_spot_instances:
             check(
-                self.max_runtime_s <= wait_s <= MAX_RUNTIME_LIMIT_S,
+                self.max_runtime_s <= wait_s <= MAX_RUNTIME_S,
                 "max_wait_s",
                 self.max_wait_s,
-                f"between max_runtime_s ({self.max_runtime_s}) and {MAX_RUNTIME_LIMIT_S}",
+                f"between max_runtime_s ({self.max_runtime_s}) and {MAX_RUNTIME_S}",
             )
         check(
             self.schedule is None or self.schedule.startswith(("rate(", "cron(")),
