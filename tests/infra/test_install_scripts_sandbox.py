@@ -15,6 +15,7 @@ import http.server
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -83,6 +84,37 @@ class Sandbox:
              f"{binds} && cd /home && {command}"],
             env=self.env, capture_output=True, text=True, timeout=timeout_s,
         )  # fmt: skip
+
+    def run_as_user(
+        self, command: str, home: str, timeout_s: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        """`command` in `home` as an unprivileged user (uid 65534: like ssm-user, not root, with
+        a login PATH), so what the install left readable only by root fails here as there.
+
+        The venv links to this machine's Python 3.11 through the sandbox's bin directory, and
+        both may sit under directories only root can enter (/root, pytest's tmp root); inside
+        the private mount namespace each such directory is covered by an open tmpfs that holds
+        just those paths, as /usr/bin/python3.11 is open to everyone on the box.
+        """
+        needed = [Path(sys.base_prefix), self.bin]
+        hidden = {path: _private_ancestor(path) for path in needed}
+        # The sandbox's own PATH runs through directories about to be covered.
+        steps = ["export PATH=/usr/sbin:/usr/bin:/sbin:/bin"]
+        for i, path in enumerate(needed):
+            if hidden[path] is not None:
+                steps.append(f"mkdir -p /tmp/.hold{i} && mount --bind {path} /tmp/.hold{i}")
+        for top in {h for h in hidden.values() if h is not None}:
+            steps.append(f"mount -t tmpfs -o mode=755 tmpfs {top}")
+        for i, path in enumerate(needed):
+            if hidden[path] is not None:
+                steps.append(f"mkdir -p {path} && mount --bind /tmp/.hold{i} {path}")
+        user = "setpriv --reuid=65534 --regid=65534 --clear-groups"
+        login = f"env -i HOME={home} PATH=/usr/local/bin:/usr/bin:/bin"
+        steps += [f"mkdir -p {home}", f"chown 65534:65534 {home}", f"cd {home}"]
+        return self.run(
+            " && ".join(steps) + f" && {user} {login} /bin/bash -c {shlex.quote(command)}",
+            timeout_s=timeout_s,
+        )
 
     def recorded(self) -> list[str]:
         return self.record.read_text().splitlines() if self.record.exists() else []
@@ -208,6 +240,14 @@ def _some(installed: dict[str, str]) -> str:
     return ", ".join(f"{n} {installed[n]}" for n in names if n in installed)
 
 
+def _private_ancestor(path: Path) -> Path | None:
+    """The first directory above `path` that others may not enter, if any."""
+    for parent in reversed(path.parents):
+        if parent != Path("/") and not parent.stat().st_mode & 0o001:
+            return parent
+    return None
+
+
 def _check_local_fit(sandbox: Sandbox, python: str) -> dict[str, str]:
     fit = _write_script(sandbox, "local_fit.py", LOCAL_FIT)
     run = sandbox.run(f"mkdir -p /home/fit && cd /home/fit && {python} {fit}", timeout_s=300)
@@ -317,3 +357,16 @@ def test_dev_box_user_data_installs_the_sdk_for_every_user(synth: Synth, sandbox
     print("local fit on the dev box:", result)
     assert result["sagestack"].startswith("/opt/sagestack/venv/lib/python3.11/site-packages/")
     assert sandbox.recorded()[0] == "dnf install -y -q python3.11 python3.11-pip"
+
+    # ssm-user's first login: not root, in its own home.
+    home = "/home/ssm-user"
+    shutil.copy(sandbox.bin / "local_fit.py", sandbox.path(f"{home}-fit.py"))
+    as_user = sandbox.run_as_user(
+        f"id -u && sagestack --help && sagestack-python {home}-fit.py", home
+    )
+    assert as_user.returncode == 0, as_user.stdout + as_user.stderr
+    lines = as_user.stdout.strip().splitlines()
+    assert lines[0] == "65534" and "Usage" in as_user.stdout
+    user_fit = json.loads(lines[-1])
+    assert user_fit["artifacts"].startswith(f"{home}/.sagestack/artifacts/")
+    print("as an unprivileged user (uid 65534) in", home, "->", user_fit)
