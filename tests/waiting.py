@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -29,3 +32,22 @@ def process_gone(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] in ("Z", "X")
     except OSError:
         return True
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (the OS picks it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def running(process: subprocess.Popen[Any], up: Callable[[], bool], what: str) -> Iterator[None]:
+    """The block runs once ``up()`` holds (waited for, naming ``what``); after it, or if it never
+    holds, ``process`` is terminated and reaped."""
+    try:
+        wait_until(up, 30, what)
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

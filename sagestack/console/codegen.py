@@ -153,19 +153,26 @@ def curl_command(url: str, body: str, content_type: str, accept: str) -> str:
     return " ".join(shlex.quote(a) for a in args)
 
 
-def boto3_code(url: str, name: str, body: str, content_type: str, accept: str) -> str:
+def _invoke_call(name: str, body: str, content_type: str, accept: str) -> str:
+    """The invoke_endpoint call and its printout, the same in both modes' boto3 snippets."""
     accept_arg = f"\n    Accept={accept!r}," if accept else ""
     return (
-        "import boto3\n\n"
-        f'runtime = boto3.client("sagemaker-runtime", endpoint_url={url!r},\n'
-        '                       region_name="us-east-1", aws_access_key_id="local",\n'
-        '                       aws_secret_access_key="local")\n'
         "response = runtime.invoke_endpoint(\n"
         f"    EndpointName={name!r},\n"
         f"    ContentType={content_type!r},{accept_arg}\n"
         f"    Body={body!r},\n"
         ")\n"
         'print(response["Body"].read().decode())'
+    )
+
+
+def boto3_code(url: str, name: str, body: str, content_type: str, accept: str) -> str:
+    return (
+        "import boto3\n\n"
+        f'runtime = boto3.client("sagemaker-runtime", endpoint_url={url!r},\n'
+        '                       region_name="us-east-1", aws_access_key_id="local",\n'
+        '                       aws_secret_access_key="local")\n'
+        + _invoke_call(name, body, content_type, accept)
     )
 
 
@@ -180,14 +187,8 @@ def aws_cli_invoke(name: str, body: str, content_type: str, accept: str) -> str:
 
 
 def boto3_runtime_code(name: str, body: str, content_type: str, accept: str) -> str:
-    accept_arg = f"\n    Accept={accept!r}," if accept else ""
     return (
         "import boto3\n\n"
         'runtime = boto3.client("sagemaker-runtime")  # your profile / SSO credentials\n'
-        "response = runtime.invoke_endpoint(\n"
-        f"    EndpointName={name!r},\n"
-        f"    ContentType={content_type!r},{accept_arg}\n"
-        f"    Body={body!r},\n"
-        ")\n"
-        'print(response["Body"].read().decode())'
+        + _invoke_call(name, body, content_type, accept)
     )

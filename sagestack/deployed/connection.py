@@ -16,6 +16,11 @@ from sagestack.sdk.platform import Platform, aws_errors, connect, environment_na
 BANNER_TTL_S = 60.0
 """How long the caller identity is reused: a banner on every page, not a call each."""
 
+_NO_CREDENTIALS = "No AWS credentials found ({exc})."
+_SSO_EXPIRED = "The SSO session has expired or is missing ({exc})."
+_NO_PROFILE = "The AWS profile {profile!r} is not in ~/.aws/config."
+_NOT_LOADED = "boto3 could not load credentials ({exc})."
+
 
 class CredentialsProblem(CredentialsError):
     """No usable credentials: ``reason`` says what boto3 found, ``command`` what to run."""
@@ -84,27 +89,21 @@ class Connection:
         )
 
         command = login_command(self.profile)
+        # What boto3 raised (matched in this order), what the user is told, what they run.
+        causes: list[tuple[tuple[type[Exception], ...], str, str]] = [
+            ((NoCredentialsError, PartialCredentialsError), _NO_CREDENTIALS, command),
+            ((SSOError, TokenRetrievalError), _SSO_EXPIRED, command),
+            ((ProfileNotFound,), _NO_PROFILE, f"aws configure sso --profile {self.profile}"),
+            ((CredentialRetrievalError, InvalidConfigError), _NOT_LOADED, command),
+        ]
         try:
             with aws_errors(self.environment, self.region):
                 try:
                     yield
-                except (NoCredentialsError, PartialCredentialsError) as exc:
-                    raise CredentialsProblem(
-                        f"No AWS credentials found ({exc}).", command
-                    ) from None
-                except (SSOError, TokenRetrievalError) as exc:
-                    raise CredentialsProblem(
-                        f"The SSO session has expired or is missing ({exc}).", command
-                    ) from None
-                except ProfileNotFound:
-                    raise CredentialsProblem(
-                        f"The AWS profile {self.profile!r} is not in ~/.aws/config.",
-                        f"aws configure sso --profile {self.profile}",
-                    ) from None
-                except (CredentialRetrievalError, InvalidConfigError) as exc:
-                    raise CredentialsProblem(
-                        f"boto3 could not load credentials ({exc}).", command
-                    ) from None
+                except tuple(kind for kinds, _, _ in causes for kind in kinds) as exc:
+                    reason, fix = next((r, c) for k, r, c in causes if isinstance(exc, k))
+                    text = reason.format(exc=exc, profile=self.profile)
+                    raise CredentialsProblem(text, fix) from None
         except CredentialsProblem:
             self.reset()
             raise

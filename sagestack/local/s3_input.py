@@ -29,17 +29,10 @@ from typing import Any
 
 from rich.console import Console
 from rich.filesize import decimal as size_text
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 
 from sagestack import paths
 from sagestack.local.channels import Channel, ChannelError, S3Location
+from sagestack.progress import transfer_progress
 
 _WORKERS = 8
 _CHUNK = 1 << 20
@@ -245,12 +238,8 @@ def fetch(
     todo = [o for o in listing if not cached_path(root, location.bucket, o).is_file()]
     total = sum(o.size for o in todo)
     live = console is not None and console.is_terminal
-    progress = Progress(
-        TextColumn("[bold]{task.fields[channel]}[/bold] {task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
+    progress = transfer_progress(
+        "[bold]{task.fields[channel]}[/bold] {task.description}",
         console=console,
         transient=False,
     )

@@ -13,14 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
+
+from sagestack.progress import transfer_progress
 
 if TYPE_CHECKING:
     from sagestack.sdk.platform import Platform
@@ -95,12 +89,8 @@ def upload_path(
         if not _exists(s3, bucket, f"{base}/{key}", file.stat().st_size)
     ]
     total = sum(file.stat().st_size for _, file in todo)
-    with Progress(
-        TextColumn("[bold]Uploading {task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
+    with transfer_progress(
+        "[bold]Uploading {task.description}",
         console=console or Console(stderr=True),
         transient=True,
         disable=not todo,

@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 import pytest
 from starlette.testclient import TestClient
+from waiting import wait_until
 
-from sagestack.console import create_app
+from sagestack.console import create_app, store
 
 HOST, PORT = "127.0.0.1", 8000
 BASE = f"http://{HOST}:{PORT}"
@@ -38,6 +39,22 @@ def csrf(client: TestClient, page: str = "/training-jobs") -> str:
     )
     assert match, "no CSRF token in the page"
     return match.group(1)
+
+
+def submit(client: TestClient, path: str, fields: dict[str, Any], **kwargs: Any) -> Any:
+    """POST a form to ``path`` as its own page would: with the CSRF token that page carries."""
+    token = csrf(client, path)
+    return client.post(path, data={"csrf_token": token, **fields}, **kwargs)
+
+
+def ended_record(name: str) -> dict[str, Any]:
+    """The local job's record once it says it has ended (polled; 120 s is a stuck test)."""
+    record: dict[str, Any] = wait_until(
+        lambda: (r := store.read_json(store.record_path(name))) and r.get("ended") and r,
+        120,
+        f"job {name} to end",
+    )
+    return record
 
 
 def make_csv(path: Path, rows: int = 200, header: bool = True, labels: str = "binary") -> Path:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from typing import Any
 
 import requests
 from reliability.cfn_emulator import REGION, Emulator, publish_assets, stacks_of
-from waiting import wait_until
+from waiting import free_port, running
 
 from sagestack.contract.discovery import environment_path
 from sagestack.deployed.training import execution_job_suffix
@@ -41,16 +40,10 @@ CREDENTIALS = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def moto_server() -> Iterator[str]:
     """``moto_server`` in its own process (its backends apart from any in-process moto)."""
-    port = _free_port()
+    port = free_port()
     binary = Path(sys.executable).with_name("moto_server")
     process = subprocess.Popen(
         [str(binary), "-H", "127.0.0.1", "-p", str(port)],
@@ -65,12 +58,8 @@ def moto_server() -> Iterator[str]:
         except requests.ConnectionError:
             return False
 
-    try:
-        wait_until(up, 30, "moto_server to answer")
+    with running(process, up, "moto_server to answer"):
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @dataclass

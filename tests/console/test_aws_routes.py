@@ -19,7 +19,7 @@ import requests
 from botocore.stub import Stubber
 from starlette.testclient import TestClient
 
-from console.conftest import BASE, HOST, PORT, csrf, make_csv
+from console.conftest import BASE, HOST, PORT, csrf, make_csv, submit
 from sagestack.console import create_app
 from sagestack.deployed.connection import Connection
 from sagestack.deployed.training import execution_arn, execution_job_suffix
@@ -147,11 +147,10 @@ def test_bad_create_input_is_shown_beside_each_field_and_nothing_starts(
 ) -> None:
     before = _executions(aws_env)
     objects_before = aws_env.client("s3").list_objects_v2(Bucket=aws_env.values["data-bucket"])
-    token = csrf(aws_client, "/training-jobs/create")
-    response = aws_client.post(
+    response = submit(
+        aws_client,
         "/training-jobs/create",
-        data={
-            "csrf_token": token,
+        {
             "run_name": "bad name!",
             "instance_type": "m5.large",
             "instance_count": "0",
@@ -177,11 +176,10 @@ def test_a_location_outside_the_environment_is_refused(
     aws_client: TestClient, aws_env: Any
 ) -> None:
     aws_env.client("s3").create_bucket(Bucket="someone-elses-bucket")
-    token = csrf(aws_client, "/training-jobs/create")
-    response = aws_client.post(
+    response = submit(
+        aws_client,
         "/training-jobs/create",
-        data={
-            "csrf_token": token,
+        {
             "run_name": "outside-1",
             "train_location": "s3://someone-elses-bucket/train/",
             "validation_location": f"s3://{aws_env.values['data-bucket']}/validation/",

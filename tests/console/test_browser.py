@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from waiting import wait_until
+from waiting import free_port, running
 
 from console.conftest import make_csv
 
@@ -36,9 +36,7 @@ def _chromium() -> str:
 
 @pytest.fixture
 def console_url(tmp_path: Path) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "sagestack.cli", "console", "--port", str(port)],
         cwd=tmp_path,
@@ -51,12 +49,8 @@ def console_url(tmp_path: Path) -> Iterator[str]:
         with socket.socket() as s:
             return s.connect_ex(("127.0.0.1", port)) == 0
 
-    try:
-        wait_until(up, 30, "the console to listen")
+    with running(process, up, "the console to listen"):
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.fixture

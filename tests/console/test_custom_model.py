@@ -13,7 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 from waiting import wait_until
 
-from console.conftest import csrf
+from console.conftest import csrf, ended_record
 from sagestack.console import endpoints, store
 
 MODEL = '''
@@ -88,11 +88,7 @@ def test_a_custom_model_trains_deploys_and_predicts(client: TestClient, tmp_path
     )
     response = client.post("/training-jobs/create", data=form, follow_redirects=False)
     assert response.status_code == 303, response.text
-    record = wait_until(
-        lambda: (r := store.read_json(store.record_path("custom-1"))) and r.get("ended") and r,
-        120,
-        "the custom job to end",
-    )
+    record = ended_record("custom-1")
     assert record["status"] == "Completed", record.get("failure_reason")
     code = client.get("/training-jobs/custom-1/code").text
     assert "from mean_model import MeanModel" in code and "sagestack_train.py" in code

@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 from moto_loopback import moto_server, point_s3_at
 from starlette.testclient import TestClient
-from waiting import wait_until
 
 from sagestack.console import forms, store
 
-from .conftest import csrf
+from .conftest import csrf, ended_record
 
 
 @pytest.fixture(scope="module")
@@ -71,11 +70,7 @@ def test_a_training_job_reads_its_channels_from_s3(client: TestClient, s3: Any) 
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
-    record = wait_until(
-        lambda: (r := store.read_json(store.record_path("s3-job"))) and r.get("ended") and r,
-        120,
-        "the console job to end",
-    )
+    record = ended_record("s3-job")
     assert record["status"] == "Completed", record.get("failure_reason")
     assert record["channels"]["train"]["path"] == "s3://console-data/train/"
     data = store.jobs_dir() / "s3-job" / "input" / "data"
