@@ -93,9 +93,7 @@ def channel_source(uri: str | Path | S3Location) -> Path | S3Location:
             raise ChannelError(f"file:// URI must name a local path, got {uri!r}")
         return Path(unquote(parsed.path))
     if parsed.scheme and len(parsed.scheme) > 1:  # a one-letter scheme is a Windows drive
-        raise ChannelError(
-            f"local training reads local paths, file:// or s3:// URIs, got {uri!r}"
-        )
+        raise ChannelError(f"local training reads local paths, file:// or s3:// URIs, got {uri!r}")
     return Path(uri)
 
 

@@ -171,7 +171,6 @@ def test_state_machines_carry_the_names_the_grants_use(synth: Synth) -> None:
         assert names == [f"sagestack-{env}-{kind}"]
 
 
-
 def test_jobs_the_state_machines_start_carry_the_environment_tag(synth: Synth) -> None:
     """Item 3: the workbench roles may stop only jobs tagged with their environment, so the jobs
     a state machine starts carry that tag (the console's and `sagestack` Stop act on them)."""
@@ -186,6 +185,7 @@ def test_jobs_the_state_machines_start_carry_the_environment_tag(synth: Synth) -
         assert task in definition
         environment_tag = f'{{"Key":"{TAG}","Value":"{env}"}}'
         assert definition.count(environment_tag) == 1, (env, stack)
+
 
 @pytest.mark.parametrize(("env", "stack", "role"), WORKBENCHES)
 def test_people_write_only_the_sdk_prefixes_and_never_destroy_versions(
