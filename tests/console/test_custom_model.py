@@ -13,8 +13,8 @@ import pytest
 from starlette.testclient import TestClient
 from waiting import wait_until
 
-from console.conftest import csrf, ended_record
-from sagestack.console import endpoints, store
+from console.conftest import BASE, HOST, PORT, csrf, ended_record
+from sagestack.console import create_app, endpoints, store
 
 MODEL = '''
 import numpy as np
@@ -105,10 +105,17 @@ def test_a_custom_model_trains_deploys_and_predicts(client: TestClient, tmp_path
         )
         row = endpoints.get_endpoint("custom-ep")
         assert row is not None and row.status == endpoints.IN_SERVICE, row
-        answer = client.post(
+        # A console restart: a new app over the same store still shows the job and the running
+        # endpoint, and the endpoint answers through it.
+        restarted = TestClient(create_app(HOST, PORT, max_upload_bytes=2 << 20), base_url=BASE)
+        jobs = restarted.get("/training-jobs").text
+        assert "custom-1" in jobs and "Completed" in jobs
+        listed = restarted.get("/endpoints").text
+        assert "custom-ep" in listed and "InService" in listed
+        answer = restarted.post(
             "/endpoints/custom-ep/invoke",
             data={
-                "csrf_token": token,
+                "csrf_token": csrf(restarted, "/endpoints/custom-ep"),
                 "body": "0.1,0.2\n0.3,0.4",
                 "content_type": "text/csv",
                 "accept": "text/csv",
