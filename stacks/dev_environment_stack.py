@@ -73,6 +73,7 @@ class DevEnvironmentStack(Stack):
                     volume_size_gib=props.dev_box.volume_size_gib,
                     vpc=network.vpc,
                     subnets=network.subnet_selection,
+                    https_destinations=network.https_destinations,
                     key=refs.key,
                     sdk=sdk,
                     mirror=mirror,

@@ -55,6 +55,7 @@ class NetworkStack(Stack):
         self.subnet_selection = network.subnet_selection
         self.subnets: list[ec2.ISubnet] = network.subnets
         self.security_group: ec2.ISecurityGroup = network.workload_security_group
+        self.https_destinations = network.https_destinations
 
         discovery = Discovery(self, "Discovery", environment=props.environment)
         discovery.publish("vpc-id", self.vpc.vpc_id, "Isolated VPC")

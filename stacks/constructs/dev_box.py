@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aws_cdk import Stack
@@ -40,6 +41,8 @@ class DevBoxProps:
     sdk: SdkWheelAsset
     mirror: PackageMirrorRef
     """The package index of the SDK's dependencies; the role may read it, and nothing else there."""
+    https_destinations: Sequence[tuple[ec2.IPeer, str]]
+    """Where its HTTPS may go (peer, rule description): the network's endpoints and S3."""
 
 
 class DevBox(Construct):
@@ -55,9 +58,7 @@ class DevBox(Construct):
             "SecurityGroup",
             props.vpc,
             description="EC2 dev box: no inbound rules; Session Manager needs none",
-            egress_description=(
-                "HTTPS to the interface endpoints and to S3 via the gateway endpoint"
-            ),
+            destinations=props.https_destinations,
         )
         self.role = iam.Role(
             self,

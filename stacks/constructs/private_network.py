@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aws_cdk import RemovalPolicy, Stack
@@ -12,6 +13,7 @@ from constructs import Construct
 
 from stacks.constructs.endpoint_policies import interface_statement, s3_gateway_statements
 from stacks.constructs.retention import retention
+from stacks.constructs.s3_prefix_list import S3PrefixList
 from stacks.nag import acknowledge_nist_hipaa
 
 # What SageMaker jobs, the notebook and the SDK call from inside a VPC without internet access.
@@ -137,15 +139,25 @@ class PrivateNetwork(Construct):
             )
             interface.add_to_policy(interface_statement(stack))
 
+        # HTTPS goes only where the isolated subnets have a route: the interface endpoints
+        # (their security group) and S3 through the gateway endpoint (the region's S3 prefix
+        # list); nothing else, even if a route were added later.
+        self.https_destinations: tuple[tuple[ec2.IPeer, str], ...] = (
+            (
+                ec2.Peer.security_group_id(self.endpoint_security_group.security_group_id),
+                "HTTPS to the interface endpoints",
+            ),
+            (
+                ec2.Peer.prefix_list(S3PrefixList(self, "S3PrefixList").prefix_list_id),
+                "HTTPS to S3 through the gateway endpoint",
+            ),
+        )
         self.workload_security_group = https_out_security_group(
             self,
             "WorkloadSecurityGroup",
             self.vpc,
             description="SageMaker notebook, training jobs and endpoints",
-            egress_description=(
-                "HTTPS to the interface endpoints and to S3 via the gateway endpoint; isolated "
-                "subnets have no other route"
-            ),
+            destinations=self.https_destinations,
         )
         # Between the instances of one job or endpoint: TCP for distributed training, and UDP 500
         # plus ESP for inter-container traffic encryption (IPsec). Source: this group only.
@@ -156,13 +168,20 @@ class PrivateNetwork(Construct):
 
 
 def https_out_security_group(
-    scope: Construct, construct_id: str, vpc: ec2.IVpc, *, description: str, egress_description: str
+    scope: Construct,
+    construct_id: str,
+    vpc: ec2.IVpc,
+    *,
+    description: str,
+    destinations: Sequence[tuple[ec2.IPeer, str]],
 ) -> ec2.SecurityGroup:
-    """A security group whose one outbound rule is HTTPS (443) to anywhere; no inbound rules."""
+    """A security group whose outbound rules are HTTPS (443) to `destinations` (peer and rule
+    description) only; no inbound rules."""
     group = ec2.SecurityGroup(
         scope, construct_id, vpc=vpc, description=description, allow_all_outbound=False
     )
-    group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), egress_description)
+    for peer, egress_description in destinations:
+        group.add_egress_rule(peer, ec2.Port.tcp(443), egress_description)
     return group
 
 

@@ -334,6 +334,42 @@ def test_people_roles_carry_their_vpc(synth: Synth, env: str, stack: str, role: 
     assert synth.stack_properties(env, stack)["tags"][TAG] == env
 
 
+def _https_egress(synth: Synth, env: str, stack: str, group_prefix: str) -> list[dict[str, Any]]:
+    """The group's egress rules on 443, inline and as separate SecurityGroupEgress resources."""
+    groups = synth.resources(env, stack, "AWS::EC2::SecurityGroup")
+    (group_id,) = [k for k in groups if k.startswith(group_prefix)]
+    rules = list(groups[group_id]["Properties"].get("SecurityGroupEgress", []))
+    for rule in synth.resources(env, stack, "AWS::EC2::SecurityGroupEgress").values():
+        if rule["Properties"]["GroupId"] == {"Fn::GetAtt": [group_id, "GroupId"]}:
+            rules.append(rule["Properties"])
+    return [r for r in rules if r.get("FromPort") == 443]
+
+
+@pytest.mark.parametrize(
+    ("env", "stack", "group"),
+    [(env, "Network", "NetworkWorkloadSecurityGroup") for env in ENVIRONMENTS]
+    + [("dev", "DevEnvironment", "DevBoxSecurityGroup")],
+)
+def test_https_egress_only_to_the_endpoints_and_the_s3_prefix_list(
+    synth: Synth, env: str, stack: str, group: str
+) -> None:
+    """Item 2: 443 goes to the interface endpoints' group and the region's S3 prefix list,
+    never to 0.0.0.0/0."""
+    rules = _https_egress(synth, env, stack, group)
+    assert len(rules) == 2, rules
+    assert not any("CidrIp" in r or "CidrIpv6" in r for r in rules), rules
+    destinations = sorted(
+        flatten_reference(r.get("DestinationSecurityGroupId") or r["DestinationPrefixListId"])
+        for r in rules
+    )
+    assert "EndpointSecurityGroup" in destinations[0] or "EndpointSecurityGroup" in destinations[1]
+    assert any("S3PrefixListLookup" in d and "PrefixListId" in d for d in destinations)
+    (lookup,) = synth.resources(env, "Network", "Custom::AWS").values()
+    call = flatten_reference(lookup["Properties"]["Update"])
+    assert '"action":"describeManagedPrefixLists"' in call.replace(" ", "")
+    assert "com.amazonaws.<AWS::Region>.s3" in call
+
+
 def test_network_isolation_is_the_default_everywhere(synth: Synth) -> None:
     """Item 5: the test environment's served model too."""
     assert all(c.serving.network_isolation for c in synth.configs.values())

@@ -52,6 +52,7 @@ RESOURCE_STAR_ACTIONS = {
     "sagemaker:ListModels": "SageMaker List* calls have no resource type",
     "sagemaker:ListEndpointConfigs": "SageMaker List* calls have no resource type",
     "sagemaker:ListTransformJobs": "SageMaker List* calls have no resource type",
+    "ec2:DescribeManagedPrefixLists": "EC2 Describe* calls have no resource type",
 }
 
 # Types that hold data that must outlive a stateless stack. They belong in the Data stack,
