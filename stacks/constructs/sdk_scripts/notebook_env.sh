@@ -18,6 +18,10 @@ if [ "${1:-}" != "--as-user" ]; then
   # S3-served repositories (the root volume is new at every start, so this repeats, in seconds).
   # Then the rest as ec2-user: root never writes into the user's SageMaker folder.
   as_user mkdir -p "$STATE"
+  # On-create and on-start start one each at a first start: one dnf at a time, and the second
+  # finds python3.11 installed.
+  exec 8>"$(dirname "$0")/python.lock"
+  flock 8
   {
     echo "$(date -u +%FT%TZ) SageStack environment: Python 3.11"
     command -v python3.11 >/dev/null || dnf install -y -q python3.11 python3.11-pip
