@@ -81,9 +81,6 @@ def upload(
     err_console.print(f"[dim]S3DataSource({uri!r})[/dim]", highlight=False)
 
 
-_when = cli_deployed.when
-
-
 _STATUS_STYLE = {
     "Completed": "[green]Completed[/green]",
     "Failed": "[red]Failed[/red]",
@@ -119,7 +116,7 @@ def _local_jobs(limit: int) -> list[Table | Text]:
             status = "[red]Failed[/red]"
         else:
             status = "InProgress or Stopped"
-        table.add_row(job.name, status, _when(job.stat().st_mtime))
+        table.add_row(job.name, status, cli_deployed.when(job.stat().st_mtime))
         models.append((job.name, str(model) if model.is_file() else ""))
     return [table, *_paths("model.tar.gz of", models)]
 

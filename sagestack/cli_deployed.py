@@ -8,12 +8,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from sagestack.cli_support import err_console
 from sagestack.deployed.connection import Connection
-
-err_console = Console(stderr=True)
 
 ProfileOption = Annotated[
     str | None, typer.Option(help="AWS profile (default: boto3's default credential chain).")

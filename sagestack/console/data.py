@@ -106,11 +106,13 @@ def first_data_file(path: Path | S3Location) -> Path | None:
 
 def _first_object(location: S3Location) -> Path | None:
     try:
-        listing = s3_input.list_objects(location)
+        client = s3_input.s3_client()
+        listing = s3_input.list_objects(location, client)
         shown = [o for o in listing if not PurePosixPath(o.relative).name.startswith(".")]
         if not shown:
             return None
-        return s3_input.fetch(location, channel="preview", objects=shown[:1]).files[0][1]
+        preview = s3_input.fetch(location, channel="preview", objects=shown[:1], client=client)
+        return preview.files[0][1]
     except ChannelError as exc:
         raise DataError(str(exc)) from None
 

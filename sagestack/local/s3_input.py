@@ -189,7 +189,6 @@ class FetchResult:
     files: list[tuple[str, Path]]
     downloaded: int
     cached: int
-    bytes_downloaded: int
 
 
 def _download(
@@ -275,7 +274,6 @@ def fetch(
         [(o.relative, cached_path(root, location.bucket, o)) for o in listing],
         downloaded=len(todo),
         cached=len(listing) - len(todo),
-        bytes_downloaded=total,
     )
     if console is not None:
         count = f"{len(listing)} object{'s' if len(listing) != 1 else ''}"

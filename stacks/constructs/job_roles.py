@@ -25,8 +25,6 @@ from stacks.constructs.sagemaker_images import xgboost_repository_arn
 from stacks.constructs.workbench import grant_workbench
 
 SAGEMAKER = "sagemaker.amazonaws.com"
-# The managed EventBridge rule Step Functions uses for the .sync CreateTrainingJob integration.
-SYNC_TRAINING_RULE = "StepFunctionsGetEventsForSageMakerTrainingJobsRule"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -209,14 +209,13 @@ class SdkWheelAsset(Construct):
         self.wheel_filename = wheel.filename
         """File name pip requires (name-version-tags.whl); S3 keys are content hashes instead."""
         self.asset = s3_assets.Asset(self, "Wheel", path=str(wheel.path))
-        self.wheel_sha256 = hashlib.sha256(wheel.path.read_bytes()).hexdigest()
-        constraints = locked_constraints(REPO_ROOT, KERNEL_REQUIREMENTS).encode()
-        self.constraints_sha256 = hashlib.sha256(constraints).hexdigest()
-        self.constraints_asset = s3_assets.Asset(
-            self,
-            "Constraints",
-            path=str(_content_addressed(CONSTRAINTS_FILENAME, constraints)),
+        # Content-addressed files live in a directory named by their sha256.
+        self.wheel_sha256 = wheel.path.parent.name
+        constraints_path = _content_addressed(
+            CONSTRAINTS_FILENAME, locked_constraints(REPO_ROOT, KERNEL_REQUIREMENTS).encode()
         )
+        self.constraints_sha256 = constraints_path.parent.name
+        self.constraints_asset = s3_assets.Asset(self, "Constraints", path=str(constraints_path))
 
     @property
     def s3_url(self) -> str:

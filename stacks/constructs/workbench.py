@@ -68,15 +68,15 @@ def create_conditions(
     tagged = {"StringEquals": {f"aws:RequestTag/{ENVIRONMENT_TAG}": environment}}
     in_vpc = _in_vpc(subnet_ids, security_group_id)
     isolated = {"Bool": {"sagemaker:NetworkIsolation": "true"}}
+    both_keys = {
+        "ArnEquals": {"sagemaker:VolumeKmsKey": key_arn, "sagemaker:OutputKmsKey": key_arn}
+    }
     return {
         "sagemaker:CreateTrainingJob": {
             **in_vpc,
-            "StringEquals": tagged["StringEquals"],
-            "Bool": {
-                "sagemaker:NetworkIsolation": "true",
-                "sagemaker:InterContainerTrafficEncryption": "true",
-            },
-            "ArnEquals": {"sagemaker:VolumeKmsKey": key_arn, "sagemaker:OutputKmsKey": key_arn},
+            **tagged,
+            "Bool": {**isolated["Bool"], "sagemaker:InterContainerTrafficEncryption": "true"},
+            **both_keys,
         },
         "sagemaker:CreateModel": {**in_vpc, **isolated, **tagged},
         # An endpoint config without a volume key (a serverless one) is refused: the SDK says so
@@ -86,10 +86,7 @@ def create_conditions(
             "ArnEquals": {"sagemaker:VolumeKmsKey": key_arn},
         },
         "sagemaker:CreateEndpoint": tagged,
-        "sagemaker:CreateTransformJob": {
-            **tagged,
-            "ArnEquals": {"sagemaker:VolumeKmsKey": key_arn, "sagemaker:OutputKmsKey": key_arn},
-        },
+        "sagemaker:CreateTransformJob": {**tagged, **both_keys},
     }
 
 
@@ -236,25 +233,22 @@ def grant_workbench(
             [sagemaker_arn(stack, kind) for kind in CREATE_RESOURCE_TYPES[action]],
             condition,
         )
+    every_type = [sagemaker_arn(stack, kind) for kind in SAGEMAKER_TYPES]
     # Tags at creation (SageMaker authorizes AddTags for a Create* with Tags): this
     # environment's tag only.
     allow(
         sagemaker_policy,
         ["sagemaker:AddTags"],
-        [sagemaker_arn(stack, kind) for kind in SAGEMAKER_TYPES],
+        every_type,
         {"StringEquals": {f"aws:RequestTag/{ENVIRONMENT_TAG}": env}},
     )
     allow(
         sagemaker_policy,
         list(OWN_RESOURCE_ACTIONS),
-        [sagemaker_arn(stack, kind) for kind in SAGEMAKER_TYPES],
+        every_type,
         {"StringEquals": {f"aws:ResourceTag/{ENVIRONMENT_TAG}": env}},
     )
-    allow(
-        sagemaker_policy,
-        list(READ_ACTIONS),
-        [sagemaker_arn(stack, kind) for kind in SAGEMAKER_TYPES],
-    )
+    allow(sagemaker_policy, list(READ_ACTIONS), every_type)
     for statement in tag_guard_statements(env):
         sagemaker_policy.add_statements(statement)
     acknowledge_wildcards(

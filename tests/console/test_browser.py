@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,6 +75,18 @@ def _shot(page: object, tmp_path: Path, name: str) -> None:
         shutil.copy(target, DOCS / f"{name}.png")
 
 
+def _in_process_predictions(model_tar: Path, rows: np.ndarray) -> np.ndarray:
+    """What XGBoost itself predicts from the archive's model, with no serving code between."""
+    import xgboost as xgb
+
+    with tarfile.open(model_tar) as tar:
+        member = tar.extractfile("xgboost-model")
+        assert member is not None
+        booster = xgb.Booster()
+        booster.load_model(bytearray(member.read()))
+    return np.asarray(booster.predict(xgb.DMatrix(rows)), dtype=float)
+
+
 def _sdk_predictions(model_tar: Path, rows: np.ndarray) -> np.ndarray:
     """What the SDK's own local endpoint answers for the same model and rows."""
     from sagestack import PredictorInstance, S3DataSource, XGBoostModel
@@ -126,6 +139,7 @@ def test_csv_to_tested_endpoint_in_the_browser(
     rows = np.loadtxt(io.StringIO(body), delimiter=",", ndmin=2)
     model_tar = tmp_path / ".sagestack/artifacts/churn-model/output/model.tar.gz"
     np.testing.assert_allclose(got, _sdk_predictions(model_tar, rows), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(got, _in_process_predictions(model_tar, rows), rtol=1e-5, atol=1e-6)
 
     page.goto(f"{console_url}/endpoints")
     _shot(page, tmp_path, "endpoints")

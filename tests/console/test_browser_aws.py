@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import requests
-from waiting import wait_until
+from waiting import free_port, running
 
 from console.conftest import make_csv
 from console.test_aws_routes import make_endpoint
@@ -41,9 +41,7 @@ sso_region = us-east-1
 
 @contextmanager
 def aws_console(env: Any, tmp_path: Path, *extra: str) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     environ = {
         **os.environ,
         **env.environ(),
@@ -65,12 +63,8 @@ def aws_console(env: Any, tmp_path: Path, *extra: str) -> Iterator[str]:
         with socket.socket() as s:
             return s.connect_ex(("127.0.0.1", port)) == 0
 
-    try:
-        wait_until(up, 30, "the console to listen")
+    with running(process, up, "the console to listen"):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def test_the_aws_pages_in_the_browser(aws_env: Any, page: Any, tmp_path: Path) -> None:  # noqa: F811

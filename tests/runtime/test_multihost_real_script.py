@@ -40,9 +40,12 @@ def test_two_hosts_share_one_model_packed_from_the_first(tmp_path: Path) -> None
 
     assert result.succeeded, result.failure_reason
     assert result.hosts == ["algo-1", "algo-2"]
-    assert json.loads((result.job_dir / "algo-2/input/config/resourceconfig.json").read_text())[
-        "current_host"
-    ] == "algo-2"
+    assert (
+        json.loads((result.job_dir / "algo-2/input/config/resourceconfig.json").read_text())[
+            "current_host"
+        ]
+        == "algo-2"
+    )
     assert result.model_artifacts is not None
     with tarfile.open(result.model_artifacts) as archive:
         assert archive.getnames() == ["xgboost-model"]
